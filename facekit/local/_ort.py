@@ -1,0 +1,44 @@
+"""onnxruntime session construction shared by the local models."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import onnxruntime as ort
+
+__all__ = ["make_session"]
+
+
+def make_session(
+    model: bytes | str,
+    *,
+    providers: Sequence[str] | None = None,
+    intra_op_threads: int | None = None,
+) -> ort.InferenceSession:
+    """Create an ``InferenceSession`` with facekit's defaults.
+
+    Args:
+        model: A serialized ONNX model (bytes) or a path to one.
+        providers: Execution providers in order of preference; ``None`` means
+            ``["CPUExecutionProvider"]``. Providers that this onnxruntime build lacks are
+            dropped (the CPU provider is always appended as a fallback); what the session
+            really uses is ``session.get_providers()``.
+        intra_op_threads: Threads per operator; ``None`` lets onnxruntime decide
+            (one per physical core).
+
+    Returns:
+        The session, with all graph optimisations enabled and sequential execution.
+    """
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.inter_op_num_threads = 1
+    if intra_op_threads is not None:
+        opts.intra_op_num_threads = intra_op_threads
+    opts.log_severity_level = 3
+    available = set(ort.get_available_providers())
+    wanted = list(providers) if providers else ["CPUExecutionProvider"]
+    chosen = [p for p in wanted if p in available]
+    if "CPUExecutionProvider" not in chosen:
+        chosen.append("CPUExecutionProvider")
+    return ort.InferenceSession(model, sess_options=opts, providers=chosen)
