@@ -1,0 +1,116 @@
+"""facekit: one face-detection call, any provider, the same typed answer.
+
+>>> from facekit import FaceClient
+>>> result = FaceClient("local").detect("photo.jpg", attributes=["age", "emotion"], landmarks=True)
+>>> for face in result.faces:
+...     print(face.index, face.box.xywh, face.attributes.age)
+
+Importing facekit loads no provider SDK, no onnxruntime and no numpy: each backend imports
+what it needs on first use.
+"""
+
+from facekit._attributes import (
+    Accessory,
+    AgeRange,
+    BooleanAttribute,
+    EmotionScores,
+    EyeDirection,
+    FaceAttributes,
+    FacialHair,
+    Gender,
+    Hair,
+    HairColor,
+    HeadPose,
+    ImageQuality,
+    LevelValue,
+    Makeup,
+    Mask,
+    Occlusion,
+    Smile,
+)
+from facekit._client import FaceClient, FacekitWarning
+from facekit._errors import (
+    AuthenticationError,
+    ConfigurationError,
+    FacekitError,
+    ImageSizeUnknownError,
+    InvalidImageError,
+    InvalidRequestError,
+    MissingDependencyError,
+    ModelNotAvailableError,
+    NetworkError,
+    ProviderError,
+    QuotaExceededError,
+    RateLimitError,
+    RequestTimeoutError,
+    ServiceUnavailableError,
+    TransportError,
+    UnsupportedFeatureError,
+)
+from facekit._geometry import BoundingBox, Point, RatioBox
+from facekit._image import InputSpec, Payload, S3Location, SourceImage, open_image
+from facekit._models import DetectionResult, DetectRequest, Face, ImageInfo
+from facekit._ratelimit import RateLimiter
+from facekit._registry import available_backends, register_backend
+from facekit._retry import RetryPolicy, should_retry
+from facekit._version import __version__
+from facekit._vocabulary import ATTRIBUTES, EMOTIONS, LANDMARKS
+
+__all__ = [
+    "ATTRIBUTES",
+    "EMOTIONS",
+    "LANDMARKS",
+    "Accessory",
+    "AgeRange",
+    "AuthenticationError",
+    "BooleanAttribute",
+    "BoundingBox",
+    "ConfigurationError",
+    "DetectRequest",
+    "DetectionResult",
+    "EmotionScores",
+    "EyeDirection",
+    "Face",
+    "FaceAttributes",
+    "FaceClient",
+    "FacekitError",
+    "FacekitWarning",
+    "FacialHair",
+    "Gender",
+    "Hair",
+    "HairColor",
+    "HeadPose",
+    "ImageInfo",
+    "ImageQuality",
+    "ImageSizeUnknownError",
+    "InputSpec",
+    "InvalidImageError",
+    "InvalidRequestError",
+    "LevelValue",
+    "Makeup",
+    "Mask",
+    "MissingDependencyError",
+    "ModelNotAvailableError",
+    "NetworkError",
+    "Occlusion",
+    "Payload",
+    "Point",
+    "ProviderError",
+    "QuotaExceededError",
+    "RateLimitError",
+    "RateLimiter",
+    "RatioBox",
+    "RequestTimeoutError",
+    "RetryPolicy",
+    "S3Location",
+    "ServiceUnavailableError",
+    "Smile",
+    "SourceImage",
+    "TransportError",
+    "UnsupportedFeatureError",
+    "__version__",
+    "available_backends",
+    "open_image",
+    "register_backend",
+    "should_retry",
+]

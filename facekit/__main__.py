@@ -1,0 +1,7 @@
+"""``python -m facekit``."""
+
+import sys
+
+from facekit.cli import main
+
+sys.exit(main())

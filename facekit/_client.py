@@ -1,0 +1,305 @@
+"""``FaceClient``: one call, any provider, the same typed answer."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import warnings
+from collections.abc import Iterable
+from typing import Any
+
+from facekit._config import (
+    DEFAULT_PROVIDER,
+    ENV_CONFIG,
+    ENV_PROFILE,
+    ENV_PROVIDER,
+    load_profile,
+    merge_options,
+    options_from_env,
+)
+from facekit._errors import ConfigurationError
+from facekit._image import (
+    DEFAULT_MAX_PIXELS,
+    ColorOrder,
+    ImageInput,
+    Payload,
+    SourceImage,
+    open_image,
+    prepare_payload,
+)
+from facekit._models import DetectionResult, DetectRequest, Face, ImageInfo
+from facekit._registry import get_backend_class, resolve_name
+from facekit._vocabulary import normalize_attribute_names
+from facekit.backends._base import Backend, BackendResult, Capabilities
+
+__all__ = ["FaceClient", "FacekitWarning"]
+
+_CLIENT_OPTIONS = ("strict", "max_pixels", "fit")
+
+
+class FacekitWarning(UserWarning):
+    """Issued when facekit returns less than asked (``strict=False``) or changes the input."""
+
+
+class FaceClient:
+    """Detect faces with any backend and get one typed :class:`~facekit.DetectionResult`.
+
+    Settings come from, in priority order: keyword arguments, environment variables
+    (``FACEKIT_PROVIDER`` and each backend's documented variables), then a TOML config file
+    profile (``config=`` or ``FACEKIT_CONFIG``, profile ``profile=`` or ``FACEKIT_PROFILE``).
+
+    Args:
+        provider: ``"local"`` (default, alias ``"onnx"``), ``"azure-rest"``, ``"azure-sdk"``,
+            ``"aws"`` (alias ``"rekognition"``), ``"fake"`` or a registered name.
+        config: Path of a TOML config file.
+        profile: Profile name in the config file.
+        backend: A ready backend instance (then ``provider`` and options are ignored).
+        strict: Default for ``detect(strict=...)``: raise on unsupported requests (True) or warn.
+        max_pixels: Decompression-bomb guard, pixels.
+        fit: Default for ``detect(fit=...)``: re-encode or rescale to meet provider limits.
+        **options: Backend options (e.g. ``endpoint``, ``key``, ``region``).
+
+    Example:
+        >>> client = FaceClient("local")
+        >>> result = client.detect("photo.jpg", attributes=["age", "emotion"])
+        >>> [(f.box.xywh, f.attributes.age) for f in result.faces]
+    """
+
+    def __init__(
+        self,
+        provider: str | None = None,
+        *,
+        config: str | os.PathLike[str] | None = None,
+        profile: str | None = None,
+        backend: Backend | None = None,
+        **options: Any,
+    ) -> None:
+        if backend is not None:
+            self._backend = backend
+            self.provider = backend.name
+            client_options = {key: options.pop(key) for key in _CLIENT_OPTIONS if key in options}
+        else:
+            config_path = config if config is not None else os.environ.get(ENV_CONFIG) or None
+            profile_name = profile if profile is not None else os.environ.get(ENV_PROFILE) or None
+            file_options = load_profile(config_path, profile_name) if config_path else {}
+            if profile_name and not config_path:
+                raise ConfigurationError(
+                    f"profile {profile_name!r} given but no config file; pass config= or set {ENV_CONFIG}"
+                )
+            name = provider or os.environ.get(ENV_PROVIDER) or file_options.pop("provider", None) or DEFAULT_PROVIDER
+            file_options.pop("provider", None)
+            self.provider = resolve_name(name)
+            backend_class = get_backend_class(self.provider)
+            merged = merge_options(file_options, options_from_env(backend_class.env_vars), options)
+            client_options = {key: merged.pop(key) for key in _CLIENT_OPTIONS if key in merged}
+            self._backend = _construct(backend_class, merged)
+        self.strict: bool = bool(client_options.get("strict", True))
+        self.fit: bool = bool(client_options.get("fit", True))
+        self.max_pixels: int = int(client_options.get("max_pixels", DEFAULT_MAX_PIXELS))
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> FaceClient:
+        """Build a client from environment variables only (``FACEKIT_PROVIDER`` + the backend's).
+
+        Keyword arguments still win over the environment.
+        """
+        return cls(None, **overrides)
+
+    @classmethod
+    def from_config(cls, path: str | os.PathLike[str], profile: str | None = None, **overrides: Any) -> FaceClient:
+        """Build a client from a TOML config file profile; environment and ``overrides`` win over it."""
+        return cls(overrides.pop("provider", None), config=path, profile=profile, **overrides)
+
+    # -- introspection -----------------------------------------------------------
+    @property
+    def backend(self) -> Backend:
+        """The backend instance."""
+        return self._backend
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What the configured backend can return."""
+        return self._backend.capabilities
+
+    def __repr__(self) -> str:
+        details = "".join(f", {key}={value!r}" for key, value in self._backend.info().items())
+        return f"FaceClient(provider={self.provider!r}{details})"
+
+    def close(self) -> None:
+        """Release the backend's sessions and connections."""
+        self._backend.close()
+
+    def __enter__(self) -> FaceClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- detection -----------------------------------------------------------------
+    def build_request(
+        self,
+        *,
+        attributes: str | Iterable[str] | None = None,
+        landmarks: bool = False,
+        face_id: bool = False,
+        strict: bool | None = None,
+        **options: Any,
+    ) -> DetectRequest:
+        """Build and normalise a :class:`DetectRequest` (attribute names made canonical)."""
+        names = normalize_attribute_names(attributes if attributes is None or isinstance(attributes, str) else list(attributes))
+        return DetectRequest(
+            attributes=names,
+            landmarks=landmarks,
+            face_id=face_id,
+            strict=self.strict if strict is None else strict,
+            options=options,
+        )
+
+    def detect(
+        self,
+        image: ImageInput | SourceImage,
+        *,
+        attributes: str | Iterable[str] | None = None,
+        landmarks: bool = False,
+        face_id: bool = False,
+        strict: bool | None = None,
+        fit: bool | None = None,
+        probe_size: bool = False,
+        color_order: ColorOrder = "rgb",
+        **options: Any,
+    ) -> DetectionResult:
+        """Detect faces in one image.
+
+        Args:
+            image: Path, bytes, binary file, ``http(s)://`` URL, ``s3://`` URI, PIL image or
+                numpy ``uint8`` array.
+            attributes: Canonical attribute names (``facekit.ATTRIBUTES``), provider spellings,
+                or ``"all"``. None: boxes only.
+            landmarks: Return landmarks (canonical names, pixels).
+            face_id: Return provider face ids (Azure Limited Access; off by default).
+            strict: Raise :class:`~facekit.UnsupportedFeatureError` for what the backend cannot
+                return (default), or warn and leave it None.
+            fit: Re-encode or rescale the image to meet the provider's limits (default), or
+                raise :class:`~facekit.InvalidImageError`.
+            probe_size: For URL inputs sent as URLs, read the image header (a bounded ranged
+                request) so that the result knows the image size.
+            color_order: Channel order of numpy inputs, ``"rgb"`` or ``"bgr"``.
+            **options: Backend-specific per-call options.
+
+        Returns:
+            A :class:`~facekit.DetectionResult`; ``faces`` is empty when there is no face.
+        """
+        request = self.build_request(
+            attributes=attributes, landmarks=landmarks, face_id=face_id, strict=strict, **options
+        )
+        checked, notes = self._backend.check_request(request)
+        for note in notes:
+            warnings.warn(note, FacekitWarning, stacklevel=2)
+        source = open_image(image, color_order=color_order, max_pixels=self.max_pixels)
+        payload = self._prepare(source, probe_size=probe_size, fit=self.fit if fit is None else fit)
+        output = self._backend.detect(payload, checked)
+        return assemble_result(
+            provider=self.provider, source=source, payload=payload, request=request, output=output, notes=notes
+        )
+
+    def _prepare(self, source: SourceImage, *, probe_size: bool, fit: bool) -> Payload:
+        spec = self._backend.input_spec
+        if source.source == "url" and source.url is not None:
+            from facekit._fetch import download_url, probe_url
+
+            if "url" in spec.kinds:
+                if probe_size:
+                    header = probe_url(source.url)
+                    source.format, source.exif_orientation = header.format, header.orientation
+                    source.width, source.height = header.width, header.height
+            else:
+                source.data = download_url(source.url)
+                source._read_data_header()
+        elif source.source == "s3" and source.s3 is not None and "s3" not in spec.kinds:
+            from facekit._fetch import download_s3_object
+
+            source.data = download_s3_object(source.s3)
+            source._read_data_header()
+        return prepare_payload(source, spec, fit=fit, backend=self.provider)
+
+
+def _construct(backend_class: type[Backend], options: dict[str, Any]) -> Backend:
+    try:
+        parameters = inspect.signature(backend_class.__init__).parameters
+    except (TypeError, ValueError):
+        parameters = {}
+    accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    unknown = [key for key in options if key not in parameters]
+    if unknown and not accepts_any:
+        allowed = ", ".join(name for name in parameters if name != "self")
+        raise ConfigurationError(
+            f"unknown option(s) {', '.join(sorted(unknown))} for the {backend_class.name!r} backend; "
+            f"it accepts: {allowed}"
+        )
+    return backend_class(**options)
+
+
+def _map_face(face: Face, sx: float, sy: float, width: int | None, height: int | None) -> Face:
+    box = face.box.scaled(sx, sy, image_width=width, image_height=height)
+    landmarks = None
+    if face.landmarks is not None:
+        landmarks = {name: point.scaled(sx, sy) for name, point in face.landmarks.items()}
+    return face.model_copy(update={"box": box, "landmarks": landmarks})
+
+
+def assemble_result(
+    *,
+    provider: str,
+    source: SourceImage,
+    payload: Payload,
+    request: DetectRequest,
+    output: BackendResult,
+    notes: list[str],
+) -> DetectionResult:
+    """Map a backend's faces from payload pixels to the caller's upright image, order and number them.
+
+    Faces are sorted by box area, largest first (ties keep the provider's order).
+    """
+    width, height = source.width, source.height
+    if (width is None or height is None) and output.image_size is not None:
+        width, height = output.image_size
+    sx, sy = 1.0 / payload.scale_x, 1.0 / payload.scale_y
+    mapped = [_map_face(face, sx, sy, width, height) for face in output.faces]
+    ordered = sorted(mapped, key=lambda face: -face.box.area)
+    faces = [face.model_copy(update={"index": index}) for index, face in enumerate(ordered)]
+    resized = payload.kind in ("bytes", "pixels") and (payload.scale_x != 1.0 or payload.scale_y != 1.0)
+    image = ImageInfo(
+        width=width,
+        height=height,
+        format=source.format,
+        source=source.source,
+        exif_orientation=source.exif_orientation,
+        orientation_applied=source.needs_rotation and payload.kind in ("bytes", "pixels"),
+        scale=payload.scale_x if resized else None,
+        sent_width=payload.width,
+        sent_height=payload.height,
+        sent_format=payload.format,
+        reencoded=payload.reencoded,
+    )
+    extra_warnings = list(payload.notes)
+    if payload.kind == "url" and source.needs_rotation:
+        extra_warnings.append(
+            f"the image at the URL has EXIF orientation {source.exif_orientation}; the service received the "
+            "stored pixels, so its coordinates may not refer to the upright image: pass the downloaded bytes instead"
+        )
+    if width is None:
+        extra_warnings.append(
+            "the image size is unknown (URL sent without downloading): boxes are in pixels but cannot be "
+            "converted to ratios; pass probe_size=True to learn the size"
+        )
+    return DetectionResult(
+        provider=provider,
+        models=output.models,
+        image=image,
+        faces=faces,
+        request=request,
+        raw=output.raw,
+        warnings=[*notes, *output.warnings, *extra_warnings],
+        runtime=output.runtime,
+    )
+

@@ -1,0 +1,593 @@
+"""Image preparation, done once before any backend runs.
+
+:func:`open_image` accepts a path, bytes, a binary file object, an ``http(s)://`` URL, an
+``s3://bucket/key[?versionId=...]`` URI, a PIL image or a numpy array (RGB unless told
+``color_order="bgr"``). It sniffs the format from the content (never the file name), reads
+the EXIF orientation so that every coordinate refers to the upright image, and refuses
+decompression bombs (more than ``max_pixels`` pixels) before decoding.
+
+:func:`prepare_payload` then turns the image into what a backend accepts (:class:`InputSpec`):
+the original bytes when they already meet its limits, or a re-encoded and, if needed,
+rescaled copy, recording the scale so that coordinates map back to the caller's image.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import os
+import re
+import warnings
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Union
+from urllib.parse import parse_qs, urlsplit
+
+from PIL import Image, ImageFile, ImageOps
+
+from facekit._errors import InvalidImageError, InvalidRequestError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "ImageInput",
+    "InputSpec",
+    "Payload",
+    "S3Location",
+    "SourceImage",
+    "open_image",
+    "prepare_payload",
+    "read_header",
+]
+
+#: Largest image (width x height, pixels) facekit decodes unless told otherwise: a guard
+#: against decompression bombs (a small file that decodes to gigabytes).
+DEFAULT_MAX_PIXELS = 100_000_000
+#: Largest download facekit makes for a URL input that a backend cannot take as a URL, bytes.
+DEFAULT_MAX_DOWNLOAD_BYTES = 50 * 1024 * 1024
+#: Timeout for downloading a URL input (connect, read), seconds.
+DEFAULT_DOWNLOAD_TIMEOUT = (5.0, 30.0)
+
+ImageInput = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, BinaryIO, Image.Image, "npt.NDArray[Any]"]
+ColorOrder = Literal["rgb", "bgr"]
+
+_ORIENTATION_TAG = 0x0112
+_SWAPPING_ORIENTATIONS = {5, 6, 7, 8}
+_BASE64_RE = re.compile(rb"^[A-Za-z0-9+/=\s]+$")
+_DATA_URI_RE = re.compile(rb"^data:image/[a-z0-9.+-]+;base64,", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class S3Location:
+    """An object in Amazon S3, from ``s3://bucket/key[?versionId=...]``."""
+
+    bucket: str
+    key: str
+    version: str | None = None
+
+    @classmethod
+    def parse(cls, uri: str) -> S3Location:
+        """Parse an ``s3://`` URI.
+
+        Raises:
+            InvalidRequestError: The URI has no bucket or no key.
+        """
+        parts = urlsplit(uri)
+        key = parts.path.lstrip("/")
+        if parts.scheme != "s3" or not parts.netloc or not key:
+            raise InvalidRequestError(f"not an S3 URI: {uri!r}; expected s3://bucket/key[?versionId=...]")
+        version = parse_qs(parts.query).get("versionId", [None])[0]
+        return cls(bucket=parts.netloc, key=key, version=version)
+
+    @property
+    def uri(self) -> str:
+        """The ``s3://`` URI."""
+        suffix = f"?versionId={self.version}" if self.version else ""
+        return f"s3://{self.bucket}/{self.key}{suffix}"
+
+
+@dataclass(frozen=True)
+class HeaderInfo:
+    """What an image header tells: format, stored size, EXIF orientation, upright size (pixels)."""
+
+    format: str
+    stored_width: int
+    stored_height: int
+    orientation: int | None
+
+    @property
+    def width(self) -> int:
+        """Width of the upright image, pixels."""
+        return self.stored_height if self.orientation in _SWAPPING_ORIENTATIONS else self.stored_width
+
+    @property
+    def height(self) -> int:
+        """Height of the upright image, pixels."""
+        return self.stored_width if self.orientation in _SWAPPING_ORIENTATIONS else self.stored_height
+
+
+def _orientation_of(image: Image.Image) -> int | None:
+    try:
+        value = image.getexif().get(_ORIENTATION_TAG)
+    except Exception:  # a broken EXIF block must not stop detection
+        return None
+    return int(value) if isinstance(value, int) and 1 <= value <= 8 else None
+
+
+def read_header(data: bytes) -> HeaderInfo | None:
+    """Read format, size and EXIF orientation from the first bytes of an image.
+
+    Works on a prefix of the file (e.g. a ranged GET of 64 KiB); returns None when the prefix
+    is too short or not an image.
+    """
+    parser = ImageFile.Parser()
+    try:
+        parser.feed(data)
+    except Exception:
+        return None
+    image = parser.image
+    if image is None or image.format is None:
+        try:
+            with Image.open(io.BytesIO(data)) as opened:
+                return HeaderInfo(opened.format or "UNKNOWN", opened.width, opened.height, _orientation_of(opened))
+        except Exception:
+            return None
+    return HeaderInfo(image.format, image.width, image.height, _orientation_of(image))
+
+
+_IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"BM", b"RIFF", b"II*\x00", b"MM\x00*")
+
+
+def _looks_like_base64(data: bytes) -> bool:
+    head = data[:256].strip()
+    if _DATA_URI_RE.match(head):
+        return True
+    if not _BASE64_RE.match(head):
+        return False
+    chunk = re.sub(rb"\s", b"", head)
+    try:
+        decoded = base64.b64decode(chunk[: len(chunk) // 4 * 4])
+    except (binascii.Error, ValueError):
+        return False
+    return decoded.startswith(_IMAGE_MAGIC)
+
+
+class SourceImage:
+    """The caller's image, opened once.
+
+    For URL and S3 inputs nothing is downloaded here: ``data`` is None and the size is known
+    only once probed. For everything else the header is read at once (format, size, EXIF)
+    and pixels are decoded only when a backend needs them.
+
+    Attributes:
+        source: ``path``, ``bytes``, ``file``, ``url``, ``s3``, ``pil`` or ``array``.
+        data: The encoded bytes as given (None for PIL/array inputs and un-fetched URLs/S3).
+        url: The URL for URL inputs.
+        s3: The location for ``s3://`` inputs.
+        format: Detected format (``"JPEG"``, ``"PNG"``, ``"WEBP"``...), from the content.
+        exif_orientation: EXIF Orientation tag (1-8), None when absent.
+        width: Width of the upright image, pixels (None until known).
+        height: Height of the upright image, pixels (None until known).
+    """
+
+    def __init__(
+        self,
+        *,
+        source: str,
+        data: bytes | None = None,
+        image: Image.Image | None = None,
+        url: str | None = None,
+        s3: S3Location | None = None,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        name: str | None = None,
+    ) -> None:
+        self.source = source
+        self.data = data
+        self.url = url
+        self.s3 = s3
+        self.name = name
+        self.max_pixels = max_pixels
+        self.format: str | None = None
+        self.exif_orientation: int | None = None
+        self.width: int | None = None
+        self.height: int | None = None
+        self._upright: Image.Image | None = None
+        if image is not None:
+            self._set_from_pil(image)
+        elif data is not None:
+            self._read_data_header()
+
+    def __repr__(self) -> str:
+        where = self.url or (self.s3.uri if self.s3 else self.name) or self.source
+        return f"SourceImage({where!r}, format={self.format}, size={self.width}x{self.height})"
+
+    # -- construction helpers -------------------------------------------------
+    def _set_from_pil(self, image: Image.Image) -> None:
+        self._check_pixels(image.width, image.height)
+        self.format = image.format
+        self.exif_orientation = _orientation_of(image) if image.format else None
+        upright = ImageOps.exif_transpose(image) if self.exif_orientation not in (None, 1) else image
+        self._upright = upright
+        self.width, self.height = upright.size
+
+    def _check_pixels(self, width: int, height: int) -> None:
+        if width * height > self.max_pixels:
+            raise InvalidImageError(
+                f"image is {width}x{height} = {width * height:,} pixels, more than max_pixels="
+                f"{self.max_pixels:,} (a decompression-bomb guard); if the image is trusted, pass a larger "
+                "max_pixels to FaceClient(...) or detect(...)"
+            )
+
+    def _read_data_header(self) -> None:
+        assert self.data is not None
+        if not self.data:
+            raise InvalidImageError("the image is empty (0 bytes)")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                with Image.open(io.BytesIO(self.data)) as opened:
+                    self.format = opened.format
+                    self._check_pixels(opened.width, opened.height)
+                    self.exif_orientation = _orientation_of(opened)
+                    stored = (opened.width, opened.height)
+        except Image.DecompressionBombError as exc:
+            raise InvalidImageError(
+                f"image declares more pixels than the decompression-bomb guard allows: {exc}"
+            ) from exc
+        except InvalidImageError:
+            raise
+        except Exception as exc:
+            if _looks_like_base64(self.data):
+                raise InvalidImageError(
+                    "the bytes look like base64 text, not an image; decode them first: "
+                    "client.detect(base64.b64decode(text))"
+                ) from exc
+            raise InvalidImageError(
+                f"cannot read the image: unknown or corrupt format (first bytes {self.data[:8]!r}); "
+                "facekit reads JPEG, PNG, GIF, BMP, WEBP, TIFF and the other formats Pillow supports"
+            ) from exc
+        if self.exif_orientation in _SWAPPING_ORIENTATIONS:
+            self.height, self.width = stored
+        else:
+            self.width, self.height = stored
+
+    # -- pixels ---------------------------------------------------------------
+    @property
+    def needs_rotation(self) -> bool:
+        """True when the stored pixels must be rotated or flipped per EXIF to be upright."""
+        return self.exif_orientation not in (None, 1)
+
+    def upright(self, *, max_side: int | None = None) -> Image.Image:
+        """Decode the upright image (EXIF applied).
+
+        Args:
+            max_side: When given, JPEG decoding may use DCT scaling to return an image whose
+                longer side is at least ``max_side`` (faster for huge photos). The caller
+                must read the returned size.
+        """
+        if self._upright is not None and max_side is None:
+            return self._upright
+        if self._upright is not None:
+            return self._upright
+        if self.data is None:
+            raise InvalidRequestError(f"{self!r} has no pixels yet (a URL or S3 input that was not fetched)")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                opened = Image.open(io.BytesIO(self.data))
+                if max_side is not None and opened.format == "JPEG":
+                    opened.draft("RGB", (max_side, max_side))
+                opened.load()
+        except Exception as exc:
+            raise InvalidImageError(f"cannot decode the {self.format} image: {exc}") from exc
+        upright = ImageOps.exif_transpose(opened) if self.needs_rotation else opened
+        if max_side is None:
+            self._upright = upright
+        return upright
+
+    def rgb(self, *, max_side: int | None = None) -> Image.Image:
+        """The upright image in RGB (grayscale expanded, alpha composited on white)."""
+        return to_rgb(self.upright(max_side=max_side))
+
+    def rgb_array(self) -> npt.NDArray[np.uint8]:
+        """The upright image as an ``H x W x 3`` uint8 RGB numpy array (imports numpy)."""
+        import numpy as np
+
+        return np.asarray(self.rgb(), dtype=np.uint8)
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Convert any PIL mode to RGB; transparent pixels become white."""
+    if image.mode == "RGB":
+        return image
+    if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return image.convert("RGB")
+
+
+def _from_array(array: Any, color_order: ColorOrder) -> Image.Image:
+    import numpy as np
+
+    arr = np.asarray(array)
+    if arr.dtype != np.uint8:
+        raise InvalidImageError(
+            f"numpy images must be uint8 (0-255), got {arr.dtype}; convert with (arr * 255).clip(0, 255).astype('uint8')"
+        )
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    if arr.ndim == 2:
+        return Image.fromarray(np.ascontiguousarray(arr), mode="L")
+    if arr.ndim != 3 or arr.shape[2] not in (3, 4):
+        raise InvalidImageError(f"numpy images must be HxW, HxWx3 or HxWx4, got shape {arr.shape}")
+    if color_order == "bgr":
+        arr = arr[:, :, [2, 1, 0] + ([3] if arr.shape[2] == 4 else [])]
+    elif color_order != "rgb":
+        raise InvalidRequestError(f"color_order must be 'rgb' or 'bgr', got {color_order!r}")
+    mode = "RGB" if arr.shape[2] == 3 else "RGBA"
+    return Image.fromarray(np.ascontiguousarray(arr), mode=mode)
+
+
+def _is_numpy_array(value: object) -> bool:
+    return type(value).__module__ == "numpy" and hasattr(value, "__array_interface__")
+
+
+def open_image(
+    image: ImageInput | SourceImage,
+    *,
+    color_order: ColorOrder = "rgb",
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> SourceImage:
+    """Open any supported input as a :class:`SourceImage` (URL and S3 inputs are not fetched).
+
+    Args:
+        image: Path (str or PathLike), bytes, binary file object, ``http(s)://`` URL,
+            ``s3://`` URI, PIL image, or numpy ``uint8`` array (HxW, HxWx3, HxWx4).
+        color_order: Channel order of numpy arrays: ``"rgb"`` (default) or ``"bgr"`` (OpenCV).
+        max_pixels: Decompression-bomb guard, pixels.
+
+    Raises:
+        InvalidImageError: Missing file, unreadable content, bomb, or bad array.
+    """
+    if isinstance(image, SourceImage):
+        return image
+    if isinstance(image, Image.Image):
+        return SourceImage(source="pil", image=image, max_pixels=max_pixels)
+    if _is_numpy_array(image):
+        return SourceImage(source="array", image=_from_array(image, color_order), max_pixels=max_pixels)
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        return SourceImage(source="bytes", data=bytes(image), max_pixels=max_pixels)
+    if isinstance(image, str) and image.lower().startswith(("http://", "https://")):
+        return SourceImage(source="url", url=image, max_pixels=max_pixels)
+    if isinstance(image, str) and image.lower().startswith("s3://"):
+        return SourceImage(source="s3", s3=S3Location.parse(image), max_pixels=max_pixels)
+    if isinstance(image, (str, os.PathLike)):
+        path = os.fspath(image)
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except FileNotFoundError as exc:
+            raise InvalidImageError(f"no such image file: {path!r}") from exc
+        except IsADirectoryError as exc:
+            raise InvalidImageError(f"{path!r} is a directory, not an image file") from exc
+        except OSError as exc:
+            raise InvalidImageError(f"cannot read {path!r}: {exc.strerror}") from exc
+        return SourceImage(source="path", data=data, max_pixels=max_pixels, name=path)
+    read = getattr(image, "read", None)
+    if callable(read):
+        data = read()
+        if isinstance(data, str):
+            raise InvalidImageError("the file object is open in text mode; open it with 'rb'")
+        return SourceImage(source="file", data=bytes(data), max_pixels=max_pixels, name=getattr(image, "name", None))
+    raise InvalidImageError(
+        f"unsupported image input of type {type(image).__name__}; pass a path, bytes, a binary file, "
+        "an http(s) URL, an s3:// URI, a PIL image or a numpy array"
+    )
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """What a backend accepts, declared by the backend and enforced by :func:`prepare_payload`.
+
+    Attributes:
+        kinds: Payload kinds accepted: ``bytes`` (encoded image), ``url``, ``s3``, ``pixels``
+            (a decoded RGB PIL image).
+        formats: Encoded formats accepted for ``bytes`` (Pillow names: ``JPEG``, ``PNG``...).
+        min_bytes: Smallest encoded size, bytes.
+        max_bytes: Largest encoded size, bytes.
+        min_side: Smallest width and height, pixels.
+        max_side: Largest width and height, pixels (for ``pixels``: facekit downsizes above it).
+    """
+
+    kinds: frozenset[str] = frozenset({"bytes"})
+    formats: frozenset[str] = frozenset({"JPEG", "PNG"})
+    min_bytes: int | None = None
+    max_bytes: int | None = None
+    min_side: int | None = None
+    max_side: int | None = None
+
+
+@dataclass(frozen=True)
+class Payload:
+    """What is handed to a backend, and how its coordinates map back.
+
+    Attributes:
+        kind: ``bytes``, ``url``, ``s3`` or ``pixels``.
+        data: Encoded image for ``bytes``.
+        image: Decoded RGB image for ``pixels``.
+        url: For ``url``.
+        s3: For ``s3``.
+        format: Format of ``data`` (``JPEG``...), or the kind for url/s3.
+        width: Width of what is sent, pixels (None when unknown).
+        height: Height of what is sent, pixels (None when unknown).
+        scale_x: Sent width / upright width (1.0 when not resized).
+        scale_y: Sent height / upright height.
+        reencoded: True when ``data`` is not the caller's original bytes.
+    """
+
+    kind: str
+    data: bytes | None = None
+    image: Image.Image | None = None
+    url: str | None = None
+    s3: S3Location | None = None
+    format: str | None = None
+    width: int | None = None
+    height: int | None = None
+    scale_x: float = 1.0
+    scale_y: float = 1.0
+    reencoded: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def _encode(image: Image.Image, fmt: str, *, quality: int = 95, compress_level: int | None = None) -> bytes:
+    buffer = io.BytesIO()
+    if fmt == "JPEG":
+        to_rgb(image).save(buffer, format="JPEG", quality=quality)
+    elif fmt == "PNG":
+        png = image if image.mode in ("RGB", "RGBA", "L", "LA") else image.convert("RGBA")
+        png.save(buffer, format="PNG", compress_level=6 if compress_level is None else compress_level)
+    elif fmt == "BMP":
+        to_rgb(image).save(buffer, format="BMP")
+    else:
+        image.save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def _target_size(width: int, height: int, spec: InputSpec, backend: str) -> tuple[int, int]:
+    scale = 1.0
+    if spec.max_side is not None and max(width, height) > spec.max_side:
+        scale = spec.max_side / max(width, height)
+    if spec.min_side is not None and min(width, height) * scale < spec.min_side:
+        scale = spec.min_side / min(width, height)
+        if spec.max_side is not None and max(width, height) * scale > spec.max_side:
+            raise InvalidImageError(
+                f"a {width}x{height} image cannot be scaled to fit {backend}'s limits "
+                f"(each side {spec.min_side}..{spec.max_side} pixels); crop it first"
+            )
+    if scale == 1.0:
+        return width, height
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def prepare_payload(source: SourceImage, spec: InputSpec, *, fit: bool = True, backend: str = "the backend") -> Payload:
+    """Turn a :class:`SourceImage` into a :class:`Payload` the backend accepts.
+
+    URL and S3 inputs pass through when the backend accepts them; otherwise they must have been
+    fetched (``source.data`` set). Encoded bytes are sent unchanged when their format, byte size
+    and sides meet ``spec`` and no EXIF rotation is pending; otherwise the upright image is
+    re-encoded (JPEG, or PNG for images with transparency) and, if needed, rescaled.
+
+    Args:
+        source: The opened image.
+        spec: The backend's :class:`InputSpec`.
+        fit: When False, never re-encode or rescale: raise :class:`InvalidImageError` instead.
+        backend: Backend name for messages.
+
+    Raises:
+        InvalidImageError: The image cannot meet the limits (or ``fit`` is False and it does not).
+    """
+    if source.source == "url" and source.data is None:
+        if "url" in spec.kinds:
+            return Payload(kind="url", url=source.url, format="url", width=source.width, height=source.height)
+        raise InvalidRequestError(f"{backend} cannot take URLs; the image must be downloaded first")
+    if source.source == "s3" and source.data is None:
+        if "s3" in spec.kinds:
+            return Payload(kind="s3", s3=source.s3, format="s3", width=source.width, height=source.height)
+        raise InvalidRequestError(f"{backend} cannot take s3:// inputs; the object must be downloaded first")
+    width, height = source.width, source.height
+    if width is None or height is None:
+        upright = source.upright()
+        width, height = upright.size
+    target_w, target_h = _target_size(width, height, spec, backend)
+    resized = (target_w, target_h) != (width, height)
+    if resized and not fit:
+        raise InvalidImageError(
+            f"the {width}x{height} image does not meet {backend}'s side limits "
+            f"(min {spec.min_side}, max {spec.max_side} pixels); pass fit=True to let facekit rescale it"
+        )
+    scale_x, scale_y = target_w / width, target_h / height
+    if "pixels" in spec.kinds:
+        image = source.rgb(max_side=max(target_w, target_h) if resized else None)
+        if image.size != (target_w, target_h):
+            image = image.resize((target_w, target_h), Image.Resampling.BILINEAR)
+        return Payload(
+            kind="pixels", image=image, format="RGB", width=target_w, height=target_h,
+            scale_x=scale_x, scale_y=scale_y, reencoded=False,
+        )
+    return _fit_bytes(source, spec, fit=fit, backend=backend, size=(width, height), target=(target_w, target_h))
+
+
+def _fit_bytes(
+    source: SourceImage, spec: InputSpec, *, fit: bool, backend: str, size: tuple[int, int], target: tuple[int, int]
+) -> Payload:
+    width, height = size
+    data = source.data
+    byte_ok = data is not None and (spec.max_bytes is None or len(data) <= spec.max_bytes) and (
+        spec.min_bytes is None or len(data) >= spec.min_bytes
+    )
+    if data is not None and byte_ok and source.format in spec.formats and not source.needs_rotation and target == size:
+        return Payload(kind="bytes", data=data, format=source.format, width=width, height=height)
+    if not fit:
+        reasons = []
+        if source.format not in spec.formats:
+            reasons.append(f"format {source.format} is not one of {sorted(spec.formats)}")
+        if data is not None and not byte_ok:
+            reasons.append(f"{len(data):,} bytes is outside {spec.min_bytes or 0:,}..{spec.max_bytes:,} bytes")
+        if source.needs_rotation:
+            reasons.append(f"EXIF orientation {source.exif_orientation} must be applied")
+        if data is None:
+            reasons.append("the image must be encoded")
+        raise InvalidImageError(
+            f"the image cannot be sent to {backend} as it is ({'; '.join(reasons)}); pass fit=True to let "
+            "facekit re-encode it"
+        )
+    upright = source.upright()
+    notes: list[str] = []
+    has_alpha = upright.mode in ("RGBA", "LA") or (upright.mode == "P" and "transparency" in upright.info)
+    fmt = "PNG" if (has_alpha or "JPEG" not in spec.formats) and "PNG" in spec.formats else "JPEG"
+    if fmt not in spec.formats:
+        fmt = sorted(spec.formats)[0]
+    current = upright if target == size else upright.resize(target, Image.Resampling.LANCZOS)
+    encoded = _encode(current, fmt)
+    quality = 95
+    while spec.max_bytes is not None and len(encoded) > spec.max_bytes:
+        if fmt == "JPEG" and quality > 75:
+            quality -= 10
+        else:
+            shrink = max(0.5, min(0.95, (spec.max_bytes / len(encoded)) ** 0.5 * 0.95))
+            new_size = (max(1, int(current.width * shrink)), max(1, int(current.height * shrink)))
+            if spec.min_side is not None and min(new_size) < spec.min_side:
+                raise InvalidImageError(
+                    f"cannot fit the image into {spec.max_bytes:,} bytes for {backend} without going under "
+                    f"{spec.min_side} pixels a side"
+                )
+            current = upright.resize(new_size, Image.Resampling.LANCZOS)
+        encoded = _encode(current, fmt, quality=quality)
+    if spec.min_bytes is not None and len(encoded) < spec.min_bytes:
+        fmt = "BMP" if "BMP" in spec.formats else "PNG"
+        encoded = _encode(current, fmt, compress_level=0)
+        if len(encoded) < spec.min_bytes:
+            raise InvalidImageError(
+                f"the image is too small for {backend} ({len(encoded)} bytes even uncompressed, minimum "
+                f"{spec.min_bytes:,}); use a larger image"
+            )
+    if source.format not in spec.formats:
+        notes.append(f"re-encoded {source.format} as {fmt} for {backend}")
+    if current.size != size:
+        notes.append(f"resized {width}x{height} to {current.width}x{current.height} for {backend}")
+    return Payload(
+        kind="bytes",
+        data=encoded,
+        format=fmt,
+        width=current.width,
+        height=current.height,
+        scale_x=current.width / width,
+        scale_y=current.height / height,
+        reencoded=True,
+        notes=notes,
+    )

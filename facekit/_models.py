@@ -1,0 +1,130 @@
+"""The result model every backend returns: :class:`DetectionResult`, :class:`Face`,
+:class:`ImageInfo` and :class:`DetectRequest`.
+
+All models are pydantic v2 and round-trip through JSON without loss::
+
+    DetectionResult.model_validate_json(result.model_dump_json()) == result
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from facekit._attributes import FaceAttributes
+from facekit._geometry import BoundingBox, Point
+
+__all__ = ["DetectRequest", "DetectionResult", "Face", "ImageInfo"]
+
+
+class Face(BaseModel):
+    """One detected face.
+
+    Attributes:
+        index: Position in ``DetectionResult.faces`` (0 = largest box).
+        box: Face rectangle in pixels of the caller's upright image.
+        confidence: Detection confidence 0..1, or None when the provider gives none (Azure).
+        face_id: The provider's face id (Azure, only when asked for), else None.
+        landmarks: Canonical landmark name -> point in pixels of the caller's upright image;
+            None when landmarks were not requested or not returned.
+        attributes: Attributes; each field None unless returned.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    index: int = 0
+    box: BoundingBox
+    confidence: float | None = None
+    face_id: str | None = None
+    landmarks: dict[str, Point] | None = None
+    attributes: FaceAttributes = Field(default_factory=FaceAttributes)
+
+
+class ImageInfo(BaseModel):
+    """What facekit knows about the input image and what it sent.
+
+    Attributes:
+        width: Width of the upright (EXIF-applied) image, pixels; None when unknown (URL input
+            not probed, S3 object whose header could not be read).
+        height: Height of the upright image, pixels; None when unknown.
+        format: Detected format of the input (``"JPEG"``, ``"PNG"``, ...), from the content.
+        source: Kind of input: ``path``, ``bytes``, ``file``, ``url``, ``s3``, ``pil``, ``array``.
+        exif_orientation: The EXIF Orientation tag of the input (1-8), None if absent.
+        orientation_applied: True when the image was rotated/flipped per EXIF before detection.
+        scale: Size sent / upright size when the image was resized for the provider, else None.
+        sent_width: Width of the image actually sent or processed, pixels.
+        sent_height: Height of the image actually sent or processed, pixels.
+        sent_format: Format of what was sent (``"JPEG"`` after re-encoding, ``"url"``, ``"s3"``).
+        reencoded: True when facekit re-encoded the image to meet the provider's limits.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    width: int | None = None
+    height: int | None = None
+    format: str | None = None
+    source: str | None = None
+    exif_orientation: int | None = None
+    orientation_applied: bool = False
+    scale: float | None = None
+    sent_width: int | None = None
+    sent_height: int | None = None
+    sent_format: str | None = None
+    reencoded: bool = False
+
+
+class DetectRequest(BaseModel):
+    """What the caller asked for (kept on the result).
+
+    Attributes:
+        attributes: Canonical attribute names requested (see ``facekit.ATTRIBUTES``);
+            ``("all",)`` for everything the backend can return.
+        landmarks: Whether landmarks were requested.
+        face_id: Whether provider face ids were requested (Azure Limited Access).
+        strict: When True, asking for something the backend cannot return raises
+            :class:`~facekit.UnsupportedFeatureError`; when False it warns and leaves it None.
+        options: Backend-specific per-call options (e.g. ``detection_model``).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    attributes: tuple[str, ...] = ()
+    landmarks: bool = False
+    face_id: bool = False
+    strict: bool = True
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class DetectionResult(BaseModel):
+    """The answer to ``FaceClient.detect``, the same shape for every backend.
+
+    Attributes:
+        provider: Backend name, e.g. ``"azure-rest"``, ``"aws"``, ``"local"``.
+        models: Model names used, e.g. ``{"detection": "detection_03"}`` or
+            ``{"detector": "centerface"}``.
+        image: What facekit knows about the image (size of the upright image, EXIF, resizing).
+        faces: Faces, largest box first; ``faces[i].index == i``.
+        request: What was asked for.
+        raw: What the provider sent, unchanged (JSON-compatible).
+        warnings: Things the caller should know (e.g. unsupported attributes left None).
+        runtime: Backend runtime facts, e.g. the onnxruntime execution providers used.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    provider: str
+    models: dict[str, str] = Field(default_factory=dict)
+    image: ImageInfo = Field(default_factory=ImageInfo)
+    faces: list[Face] = Field(default_factory=list)
+    request: DetectRequest = Field(default_factory=DetectRequest)
+    raw: Any = None
+    warnings: list[str] = Field(default_factory=list)
+    runtime: dict[str, Any] = Field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.faces)
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """Serialize to JSON (loadable with ``DetectionResult.model_validate_json``)."""
+        return self.model_dump_json(indent=indent)

@@ -1,0 +1,208 @@
+"""Canonical names shared by every backend: attributes, emotions and landmarks.
+
+``left`` and ``right`` in landmark names always mean the **viewer's** left and right
+(the smaller and larger x in the image), as in Azure Face and Rekognition.
+
+The per-provider landmark mapping tables live here so that documentation and tests read
+one source: :data:`AZURE_LANDMARKS` (Azure's 27), :data:`AWS_LANDMARKS` (Rekognition's 30)
+and :data:`LOCAL_LANDMARKS` (the local engine's 5).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = [
+    "ATTRIBUTES",
+    "AWS_LANDMARKS",
+    "AZURE_LANDMARKS",
+    "EMOTIONS",
+    "LANDMARKS",
+    "LOCAL_LANDMARKS",
+    "normalize_attribute_names",
+]
+
+#: Canonical attribute names a caller may request (``attributes=[...]``); ``"all"`` asks
+#: for everything the backend can return.
+ATTRIBUTES: Final[tuple[str, ...]] = (
+    "age",  # years; Rekognition gives a range (age_range)
+    "gender",
+    "smile",
+    "emotion",
+    "head_pose",
+    "facial_hair",  # Azure lengths; Rekognition beard/mustache booleans
+    "glasses",  # Azure glasses type; Rekognition eyeglasses/sunglasses booleans
+    "eyes_open",
+    "mouth_open",
+    "eye_direction",
+    "occlusion",  # Azure per region; Rekognition face_occluded
+    "accessories",
+    "hair",
+    "makeup",
+    "blur",
+    "exposure",
+    "noise",
+    "quality",  # Rekognition brightness and sharpness
+    "mask",
+    "quality_for_recognition",
+)
+
+_ATTRIBUTE_ALIASES: Final[dict[str, str]] = {
+    "headpose": "head_pose",
+    "pose": "head_pose",
+    "facialhair": "facial_hair",
+    "beard": "facial_hair",
+    "mustache": "facial_hair",
+    "moustache": "facial_hair",
+    "emotions": "emotion",
+    "age_range": "age",
+    "agerange": "age",
+    "eyeglasses": "glasses",
+    "sunglasses": "glasses",
+    "eyesopen": "eyes_open",
+    "mouthopen": "mouth_open",
+    "eyedirection": "eye_direction",
+    "face_occluded": "occlusion",
+    "faceoccluded": "occlusion",
+    "qualityforrecognition": "quality_for_recognition",
+}
+
+#: Canonical emotion names: the union of Azure's 8 and Rekognition's 9 types.
+#: ``calm`` (Rekognition) is not ``neutral`` (Azure); ``confusion`` and ``unknown`` are
+#: Rekognition's; ``contempt`` is Azure's.
+EMOTIONS: Final[tuple[str, ...]] = (
+    "anger",
+    "contempt",
+    "disgust",
+    "fear",
+    "happiness",
+    "neutral",
+    "sadness",
+    "surprise",
+    "calm",
+    "confusion",
+    "unknown",
+)
+
+#: Azure Face ``faceLandmarks`` keys (27) -> canonical names.
+AZURE_LANDMARKS: Final[dict[str, str]] = {
+    "pupilLeft": "left_pupil",
+    "pupilRight": "right_pupil",
+    "noseTip": "nose_tip",
+    "mouthLeft": "mouth_left",
+    "mouthRight": "mouth_right",
+    "eyebrowLeftOuter": "left_eyebrow_outer",
+    "eyebrowLeftInner": "left_eyebrow_inner",
+    "eyeLeftOuter": "left_eye_outer",
+    "eyeLeftTop": "left_eye_top",
+    "eyeLeftBottom": "left_eye_bottom",
+    "eyeLeftInner": "left_eye_inner",
+    "eyebrowRightInner": "right_eyebrow_inner",
+    "eyebrowRightOuter": "right_eyebrow_outer",
+    "eyeRightInner": "right_eye_inner",
+    "eyeRightTop": "right_eye_top",
+    "eyeRightBottom": "right_eye_bottom",
+    "eyeRightOuter": "right_eye_outer",
+    "noseRootLeft": "nose_root_left",
+    "noseRootRight": "nose_root_right",
+    "noseLeftAlarTop": "nose_left_alar_top",
+    "noseRightAlarTop": "nose_right_alar_top",
+    "noseLeftAlarOutTip": "nose_left_alar_out_tip",
+    "noseRightAlarOutTip": "nose_right_alar_out_tip",
+    "upperLipTop": "upper_lip_top",
+    "upperLipBottom": "upper_lip_bottom",
+    "underLipTop": "under_lip_top",
+    "underLipBottom": "under_lip_bottom",
+}
+
+#: Rekognition ``Landmarks[].Type`` (30) -> canonical names. ``eyeLeft``/``eyeRight`` are eye
+#: centres (``left_eye``), distinct from the pupils; ``mouthUp``/``mouthDown`` are the top of
+#: the upper lip and the bottom of the lower lip, the points Azure calls ``upperLipTop`` and
+#: ``underLipBottom``.
+AWS_LANDMARKS: Final[dict[str, str]] = {
+    "eyeLeft": "left_eye",
+    "eyeRight": "right_eye",
+    "nose": "nose_tip",
+    "mouthLeft": "mouth_left",
+    "mouthRight": "mouth_right",
+    "leftEyeBrowLeft": "left_eyebrow_outer",
+    "leftEyeBrowRight": "left_eyebrow_inner",
+    "leftEyeBrowUp": "left_eyebrow_top",
+    "rightEyeBrowLeft": "right_eyebrow_inner",
+    "rightEyeBrowRight": "right_eyebrow_outer",
+    "rightEyeBrowUp": "right_eyebrow_top",
+    "leftEyeLeft": "left_eye_outer",
+    "leftEyeRight": "left_eye_inner",
+    "leftEyeUp": "left_eye_top",
+    "leftEyeDown": "left_eye_bottom",
+    "rightEyeLeft": "right_eye_inner",
+    "rightEyeRight": "right_eye_outer",
+    "rightEyeUp": "right_eye_top",
+    "rightEyeDown": "right_eye_bottom",
+    "noseLeft": "nose_left",
+    "noseRight": "nose_right",
+    "mouthUp": "upper_lip_top",
+    "mouthDown": "under_lip_bottom",
+    "leftPupil": "left_pupil",
+    "rightPupil": "right_pupil",
+    "upperJawlineLeft": "jawline_upper_left",
+    "midJawlineLeft": "jawline_mid_left",
+    "chinBottom": "chin_bottom",
+    "midJawlineRight": "jawline_mid_right",
+    "upperJawlineRight": "jawline_upper_right",
+}
+
+#: The local engine's 5 points (CenterFace order) -> canonical names.
+LOCAL_LANDMARKS: Final[dict[str, str]] = {
+    "left_eye": "left_eye",
+    "right_eye": "right_eye",
+    "nose": "nose_tip",
+    "mouth_left": "mouth_left",
+    "mouth_right": "mouth_right",
+}
+
+#: Every canonical landmark name, in a stable order.
+LANDMARKS: Final[tuple[str, ...]] = tuple(
+    dict.fromkeys([*AZURE_LANDMARKS.values(), *AWS_LANDMARKS.values(), *LOCAL_LANDMARKS.values()])
+)
+
+
+def normalize_attribute_names(names: str | list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
+    """Turn the caller's attribute names into canonical ones.
+
+    Accepts canonical names, provider spellings (``headPose``, ``AGE_RANGE``) and ``"all"``.
+
+    Args:
+        names: One name, several, a comma-separated string, or None for none.
+
+    Returns:
+        Canonical names without duplicates, in the caller's order; ``("all",)`` when asked.
+
+    Raises:
+        InvalidRequestError: A name that is not an attribute facekit knows.
+    """
+    from facekit._errors import InvalidRequestError
+
+    if names is None:
+        return ()
+    if isinstance(names, str):
+        names = [part for part in names.split(",") if part.strip()]
+    result: dict[str, None] = {}
+    for name in names:
+        key = name.strip().replace("-", "_")
+        lowered = key.lower()
+        if lowered == "all":
+            return ("all",)
+        if lowered in ATTRIBUTES:
+            result[lowered] = None
+            continue
+        compact = lowered.replace("_", "")
+        alias = _ATTRIBUTE_ALIASES.get(lowered) or _ATTRIBUTE_ALIASES.get(compact)
+        if alias is None:
+            alias = next((a for a in ATTRIBUTES if a.replace("_", "") == compact), None)
+        if alias is None:
+            raise InvalidRequestError(
+                f"unknown attribute {name!r}; known attributes: {', '.join(ATTRIBUTES)} (or 'all')"
+            )
+        result[alias] = None
+    return tuple(result)

@@ -1,0 +1,167 @@
+"""The backend interface every provider implements.
+
+A backend receives a prepared :class:`~facekit._image.Payload` (already within its declared
+:class:`~facekit._image.InputSpec`) and a validated :class:`~facekit.DetectRequest`, and returns
+a :class:`BackendResult` whose coordinates are pixels **of the payload it received**. The
+client maps them back to the caller's upright image, sorts faces largest first and numbers
+them, so no backend repeats that work.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from facekit._errors import UnsupportedFeatureError
+from facekit._image import InputSpec, Payload
+from facekit._models import DetectRequest, Face
+from facekit._vocabulary import ATTRIBUTES
+
+__all__ = ["Backend", "BackendResult", "Capabilities", "check_request"]
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend, as configured, can return.
+
+    Attributes:
+        attributes: Canonical attribute names it can return (see ``facekit.ATTRIBUTES``).
+        landmarks: Canonical landmark names it returns; empty when it returns none.
+        face_id: Whether it can return provider face ids.
+        inputs: Payload kinds it takes directly (``bytes``, ``url``, ``s3``, ``pixels``).
+        max_faces: Most faces returned per image, None for no limit.
+        notes: Canonical attribute name -> why it is unavailable (e.g. retired by the provider).
+    """
+
+    attributes: frozenset[str]
+    landmarks: frozenset[str] = frozenset()
+    face_id: bool = False
+    inputs: frozenset[str] = frozenset({"bytes"})
+    max_faces: int | None = None
+    notes: Mapping[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-friendly description (used by ``facekit providers`` and the docs)."""
+        return {
+            "attributes": sorted(self.attributes),
+            "landmarks": len(self.landmarks),
+            "face_id": self.face_id,
+            "inputs": sorted(self.inputs),
+            "max_faces": self.max_faces,
+        }
+
+
+@dataclass
+class BackendResult:
+    """What a backend returns for one image.
+
+    Attributes:
+        faces: Faces in pixels of the payload received (order and index are set by the client).
+        raw: The provider's response, unchanged and JSON-compatible.
+        models: Model names used.
+        warnings: Anything the caller should know.
+        runtime: Runtime facts (execution providers, versions).
+        image_size: ``(width, height)`` of the image, pixels, when the backend learned it
+            (e.g. by probing an S3 object's header); None otherwise.
+    """
+
+    faces: list[Face]
+    raw: Any = None
+    models: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    runtime: dict[str, Any] = field(default_factory=dict)
+    image_size: tuple[int, int] | None = None
+
+
+def check_request(
+    request: DetectRequest, capabilities: Capabilities, *, backend: str
+) -> tuple[DetectRequest, list[str]]:
+    """Validate a request against capabilities (shared default for every backend).
+
+    Returns:
+        The request with ``"all"`` expanded and, when ``strict`` is False, unsupported
+        features removed; plus the warnings to report.
+
+    Raises:
+        UnsupportedFeatureError: ``strict`` and something asked for cannot be returned.
+    """
+    warnings: list[str] = []
+    if request.attributes == ("all",):
+        wanted = tuple(name for name in ATTRIBUTES if name in capabilities.attributes)
+    else:
+        wanted = request.attributes
+    kept: list[str] = []
+    for name in wanted:
+        if name in capabilities.attributes:
+            kept.append(name)
+            continue
+        note = capabilities.notes.get(name)
+        supported = ", ".join(sorted(capabilities.attributes)) or "none"
+        message = f"{backend} cannot return the {name!r} attribute" + (f": {note}" if note else "") + (
+            f" (it can return: {supported})"
+        )
+        if request.strict:
+            raise UnsupportedFeatureError(message + "; pass strict=False to get None instead", feature=name)
+        warnings.append(message + "; left as None")
+    landmarks = request.landmarks
+    if landmarks and not capabilities.landmarks:
+        message = capabilities.notes.get("landmarks") or f"{backend} cannot return landmarks"
+        if request.strict:
+            raise UnsupportedFeatureError(message + "; pass strict=False to get None instead", feature="landmarks")
+        warnings.append(message + "; landmarks left as None")
+        landmarks = False
+    face_id = request.face_id
+    if face_id and not capabilities.face_id:
+        message = f"{backend} cannot return face ids"
+        if request.strict:
+            raise UnsupportedFeatureError(message, feature="face_id")
+        warnings.append(message + "; face_id left as None")
+        face_id = False
+    checked = request.model_copy(update={"attributes": tuple(kept), "landmarks": landmarks, "face_id": face_id})
+    return checked, warnings
+
+
+class Backend(abc.ABC):
+    """Base class of every backend.
+
+    Subclasses set :attr:`name`, :attr:`extra` and :attr:`env_vars`, take their settings as
+    keyword arguments in ``__init__`` (falling back to nothing hidden: the client resolves
+    environment variables and config files before calling it), and implement
+    :meth:`detect` and :attr:`capabilities`.
+    """
+
+    #: Registry name, e.g. ``"aws"``.
+    name: ClassVar[str] = ""
+    #: The pip extra that installs the backend's dependencies (None: none needed).
+    extra: ClassVar[str | None] = None
+    #: Option name -> environment variables read for it, in priority order.
+    env_vars: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+    #: Option names whose values are secrets (never shown in repr, logs or errors).
+    secret_options: ClassVar[frozenset[str]] = frozenset()
+
+    @property
+    @abc.abstractmethod
+    def capabilities(self) -> Capabilities:
+        """What this backend, as configured, can return."""
+
+    @property
+    def input_spec(self) -> InputSpec:
+        """What images this backend accepts (formats, bytes, sides, URL/S3 support)."""
+        return InputSpec()
+
+    def check_request(self, request: DetectRequest) -> tuple[DetectRequest, list[str]]:
+        """Validate ``request`` before anything is sent; backends may add model-specific rules."""
+        return check_request(request, self.capabilities, backend=self.name)
+
+    @abc.abstractmethod
+    def detect(self, payload: Payload, request: DetectRequest) -> BackendResult:
+        """Detect faces in ``payload``; coordinates in pixels of the payload."""
+
+    def info(self) -> dict[str, Any]:
+        """Non-secret facts about the configured backend (shown in the client's repr)."""
+        return {}
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release sessions and connections."""

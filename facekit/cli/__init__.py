@@ -1,0 +1,58 @@
+"""The ``facekit`` command line.
+
+Subcommands live in their own modules (``_detect``, ``_providers``, ``_models``) and register
+themselves through :func:`build_parser`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from facekit._errors import FacekitError
+from facekit._version import __version__
+
+__all__ = ["build_parser", "main"]
+
+#: Exit codes: 0 success, 1 some inputs failed, 2 usage or configuration error,
+#: 3 missing dependency or model, 4 provider error.
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_MISSING, EXIT_PROVIDER = 0, 1, 2, 3, 4
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    from facekit.cli import _detect, _models, _providers
+
+    parser = argparse.ArgumentParser(
+        prog="facekit",
+        description="Detect faces with Azure Face, AWS Rekognition or the local ONNX engine; one typed result.",
+    )
+    parser.add_argument("--version", action="version", version=f"facekit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in (_detect, _providers, _models):
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code."""
+    from facekit._errors import ConfigurationError, InvalidRequestError, MissingDependencyError, ModelNotAvailableError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        code: int = args.func(args)
+    except (MissingDependencyError, ModelNotAvailableError) as exc:
+        print(f"facekit: {exc}", file=sys.stderr)
+        return EXIT_MISSING
+    except (ConfigurationError, InvalidRequestError) as exc:
+        print(f"facekit: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except FacekitError as exc:
+        print(f"facekit: {exc}", file=sys.stderr)
+        return EXIT_PROVIDER
+    return code
