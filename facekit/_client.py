@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import os
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from facekit._config import (
@@ -31,6 +31,10 @@ from facekit._models import DetectionResult, DetectRequest, Face, ImageInfo
 from facekit._registry import get_backend_class, resolve_name
 from facekit._vocabulary import normalize_attribute_names
 from facekit.backends._base import Backend, BackendResult, Capabilities
+
+if TYPE_CHECKING:
+    from facekit._batch import BatchItem
+    from facekit._ratelimit import RateLimiter
 
 __all__ = ["FaceClient", "FacekitWarning"]
 
@@ -146,7 +150,9 @@ class FaceClient:
         **options: Any,
     ) -> DetectRequest:
         """Build and normalise a :class:`DetectRequest` (attribute names made canonical)."""
-        names = normalize_attribute_names(attributes if attributes is None or isinstance(attributes, str) else list(attributes))
+        names = normalize_attribute_names(
+            attributes if attributes is None or isinstance(attributes, str) else list(attributes)
+        )
         return DetectRequest(
             attributes=names,
             landmarks=landmarks,
@@ -202,6 +208,47 @@ class FaceClient:
             provider=self.provider, source=source, payload=payload, request=request, output=output, notes=notes
         )
 
+    def detect_many(
+        self,
+        images: Iterable[Any],
+        *,
+        workers: int | None = None,
+        rate_limiter: RateLimiter | None = None,
+        progress: bool | Callable[[int, int | None], None] = False,
+        **detect_kwargs: Any,
+    ) -> Iterator[BatchItem]:
+        """Detect faces in many images; yields one ``BatchItem`` per input, in input order.
+
+        An input that fails gets an item with ``error`` set (any exception); the batch goes on.
+        Inputs are read lazily: at most ``2 * workers`` are in flight, so a generator of a
+        million paths is fine.
+
+        Args:
+            images: Any iterable of inputs ``detect`` accepts.
+            workers: Threads calling the backend at once (default 4). Backends with batched
+                inference (a ``detect_batch`` method, e.g. the local engine) run chunks of
+                ``backend.batch_size`` inputs in one call when ``workers`` is None.
+            rate_limiter: A :class:`~facekit.RateLimiter` acquired before every backend call
+                (share one across clients and threads to respect an account-wide quota).
+            progress: True draws a progress bar on stderr; a callable gets ``(done, total)``
+                (``total`` None for iterables without a length). Off by default.
+            **detect_kwargs: Passed to :meth:`detect` for every input (``attributes=`` ...).
+
+        Yields:
+            ``facekit._batch.BatchItem`` with ``index``, ``input``, ``result`` or ``error``,
+            ``seconds``.
+
+        Example:
+            >>> limiter = RateLimiter.per_minute(20)            # Azure free tier
+            >>> for item in client.detect_many(paths, workers=4, rate_limiter=limiter):
+            ...     print(item.input, len(item.result.faces) if item.ok else item.error)
+        """
+        from facekit._batch import detect_many
+
+        return detect_many(
+            self, images, workers=workers, rate_limiter=rate_limiter, progress=progress, **detect_kwargs
+        )
+
     def _prepare(self, source: SourceImage, *, probe_size: bool, fit: bool) -> Payload:
         spec = self._backend.input_spec
         if source.source == "url" and source.url is not None:
@@ -225,7 +272,7 @@ class FaceClient:
 
 def _construct(backend_class: type[Backend], options: dict[str, Any]) -> Backend:
     try:
-        parameters = inspect.signature(backend_class.__init__).parameters
+        parameters: Mapping[str, inspect.Parameter] = inspect.signature(backend_class.__init__).parameters
     except (TypeError, ValueError):
         parameters = {}
     accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
@@ -292,7 +339,7 @@ def assemble_result(
             "the image size is unknown (URL sent without downloading): boxes are in pixels but cannot be "
             "converted to ratios; pass probe_size=True to learn the size"
         )
-    return DetectionResult(
+    result = DetectionResult(
         provider=provider,
         models=output.models,
         image=image,
@@ -302,4 +349,7 @@ def assemble_result(
         warnings=[*notes, *output.warnings, *extra_warnings],
         runtime=output.runtime,
     )
+    from facekit._draw import ImageRef
 
+    result._image_ref = ImageRef(source)  # for draw() and Jupyter display; never serialised
+    return result

@@ -72,7 +72,9 @@ def load_profile(path: str | os.PathLike[str], profile: str | None = None) -> di
     return options
 
 
-def options_from_env(env_vars: Mapping[str, tuple[str, ...]], environ: Mapping[str, str] | None = None) -> dict[str, str]:
+def options_from_env(
+    env_vars: Mapping[str, tuple[str, ...]], environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """Read a backend's documented environment variables (first non-empty one per option)."""
     environ = os.environ if environ is None else environ
     found: dict[str, str] = {}

@@ -61,7 +61,9 @@ def download_url(
             raise NetworkError(f"the download of {url!r} was cut off: {type(exc).__name__}") from exc
 
 
-def probe_url(url: str, *, timeout: Any = DEFAULT_DOWNLOAD_TIMEOUT, session: requests.Session | None = None) -> HeaderInfo:
+def probe_url(
+    url: str, *, timeout: Any = DEFAULT_DOWNLOAD_TIMEOUT, session: requests.Session | None = None
+) -> HeaderInfo:
     """Learn an image's format, size and EXIF orientation from a bounded request for its header.
 
     Sends ``Range: bytes=0-65535`` (and reads at most that much even if the server ignores
@@ -86,7 +88,9 @@ def probe_url(url: str, *, timeout: Any = DEFAULT_DOWNLOAD_TIMEOUT, session: req
         limit = PROBE_MAX_BYTES
 
 
-def download_s3_object(location: S3Location, *, client: Any = None, max_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES) -> bytes:
+def download_s3_object(
+    location: S3Location, *, client: Any = None, max_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES
+) -> bytes:
     """Download an S3 object with boto3 (the ``aws`` extra) for backends that cannot take ``s3://``."""
     from facekit._deps import require
 

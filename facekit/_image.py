@@ -516,8 +516,14 @@ def prepare_payload(source: SourceImage, spec: InputSpec, *, fit: bool = True, b
         if image.size != (target_w, target_h):
             image = image.resize((target_w, target_h), Image.Resampling.BILINEAR)
         return Payload(
-            kind="pixels", image=image, format="RGB", width=target_w, height=target_h,
-            scale_x=scale_x, scale_y=scale_y, reencoded=False,
+            kind="pixels",
+            image=image,
+            format="RGB",
+            width=target_w,
+            height=target_h,
+            scale_x=scale_x,
+            scale_y=scale_y,
+            reencoded=False,
         )
     return _fit_bytes(source, spec, fit=fit, backend=backend, size=(width, height), target=(target_w, target_h))
 
@@ -527,8 +533,10 @@ def _fit_bytes(
 ) -> Payload:
     width, height = size
     data = source.data
-    byte_ok = data is not None and (spec.max_bytes is None or len(data) <= spec.max_bytes) and (
-        spec.min_bytes is None or len(data) >= spec.min_bytes
+    byte_ok = (
+        data is not None
+        and (spec.max_bytes is None or len(data) <= spec.max_bytes)
+        and (spec.min_bytes is None or len(data) >= spec.min_bytes)
     )
     if data is not None and byte_ok and source.format in spec.formats and not source.needs_rotation and target == size:
         return Payload(kind="bytes", data=data, format=source.format, width=width, height=height)
@@ -576,7 +584,7 @@ def _fit_bytes(
                 f"the image is too small for {backend} ({len(encoded)} bytes even uncompressed, minimum "
                 f"{spec.min_bytes:,}); use a larger image"
             )
-    if source.format not in spec.formats:
+    if source.format is not None and source.format not in spec.formats:
         notes.append(f"re-encoded {source.format} as {fmt} for {backend}")
     if current.size != size:
         notes.append(f"resized {width}x{height} to {current.width}x{current.height} for {backend}")

@@ -47,7 +47,7 @@ class RateLimiter:
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._next_free = clock()
+        self._next_free = float("-inf")
 
     @classmethod
     def per_minute(cls, calls: float, *, burst: int = 1) -> RateLimiter:

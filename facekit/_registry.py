@@ -59,23 +59,38 @@ class BackendSpec:
 _lock = threading.Lock()
 _registry: dict[str, BackendSpec] = {
     "local": BackendSpec(
-        "local", "facekit.backends.local:LocalBackend", "local", ("onnxruntime", "numpy", "onnx"),
+        "local",
+        "facekit.backends.local:LocalBackend",
+        "local",
+        ("onnxruntime", "numpy", "onnx"),
         "offline ONNX engine (CenterFace + age, gender, emotion), no account needed",
     ),
     "azure-rest": BackendSpec(
-        "azure-rest", "facekit.backends.azure_rest:AzureRestBackend", "azure", ("requests",),
+        "azure-rest",
+        "facekit.backends.azure_rest:AzureRestBackend",
+        "azure",
+        ("requests",),
         "Azure Face REST API through requests",
     ),
     "azure-sdk": BackendSpec(
-        "azure-sdk", "facekit.backends.azure_sdk:AzureSdkBackend", "azure-sdk", ("azure.ai.vision.face",),
+        "azure-sdk",
+        "facekit.backends.azure_sdk:AzureSdkBackend",
+        "azure-sdk",
+        ("azure.ai.vision.face",),
         "Azure Face through the azure-ai-vision-face SDK",
     ),
     "aws": BackendSpec(
-        "aws", "facekit.backends.aws:RekognitionBackend", "aws", ("boto3",),
+        "aws",
+        "facekit.backends.aws:RekognitionBackend",
+        "aws",
+        ("boto3",),
         "AWS Rekognition DetectFaces through boto3",
     ),
     "fake": BackendSpec(
-        "fake", "facekit.backends.fake:FakeBackend", None, (),
+        "fake",
+        "facekit.backends.fake:FakeBackend",
+        None,
+        (),
         "a backend driven by your handler, for tests",
     ),
 }

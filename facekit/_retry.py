@@ -97,7 +97,9 @@ def should_retry(error: BaseException, attempt: int, policy: RetryPolicy = Retry
     return True
 
 
-def retry_delay(error: BaseException, attempt: int, policy: RetryPolicy = RetryPolicy(), *, rng: Callable[[], float] = random.random) -> float:
+def retry_delay(
+    error: BaseException, attempt: int, policy: RetryPolicy = RetryPolicy(), *, rng: Callable[[], float] = random.random
+) -> float:
     """Seconds to wait before the next attempt (honours Retry-After, else exponential backoff).
 
     Args:
@@ -108,8 +110,8 @@ def retry_delay(error: BaseException, attempt: int, policy: RetryPolicy = RetryP
     """
     if isinstance(error, RateLimitError) and error.retry_after is not None:
         return max(0.0, min(error.retry_after, policy.max_retry_after))
-    base = min(policy.initial_backoff * (2 ** (attempt - 1)), policy.max_backoff)
-    return base * (1 + policy.jitter * rng())
+    base: float = min(policy.initial_backoff * (2.0 ** (attempt - 1)), policy.max_backoff)
+    return base * (1.0 + policy.jitter * rng())
 
 
 def call_with_retries(
@@ -130,7 +132,7 @@ def call_with_retries(
     def _wait(state: tenacity.RetryCallState) -> float:
         outcome = state.outcome
         error = outcome.exception() if outcome is not None else None
-        return retry_delay(error, state.attempt_number, policy) if error is not None else 0.0
+        return float(retry_delay(error, state.attempt_number, policy)) if error is not None else 0.0
 
     retrying = tenacity.Retrying(retry=_retry, wait=_wait, sleep=sleep, reraise=True)
     return retrying(call)

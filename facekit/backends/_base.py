@@ -99,8 +99,10 @@ def check_request(
             continue
         note = capabilities.notes.get(name)
         supported = ", ".join(sorted(capabilities.attributes)) or "none"
-        message = f"{backend} cannot return the {name!r} attribute" + (f": {note}" if note else "") + (
-            f" (it can return: {supported})"
+        message = (
+            f"{backend} cannot return the {name!r} attribute"
+            + (f": {note}" if note else "")
+            + (f" (it can return: {supported})")
         )
         if request.strict:
             raise UnsupportedFeatureError(message + "; pass strict=False to get None instead", feature=name)

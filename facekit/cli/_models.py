@@ -9,4 +9,9 @@ from typing import Any
 def register(sub: Any) -> None:
     """Add the ``models`` subcommand (filled in by the local engine)."""
     parser: argparse.ArgumentParser = sub.add_parser("models", help="manage the local engine's model files")
-    parser.set_defaults(func=lambda args: parser.print_help() or 2)
+
+    def _help(args: argparse.Namespace) -> int:
+        parser.print_help()
+        return 2
+
+    parser.set_defaults(func=_help)

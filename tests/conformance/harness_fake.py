@@ -21,13 +21,28 @@ class FakeHarness:
             assert payload.width and payload.height
             faces = []
             for left, top, width, height in iter_faces(scenario, payload.width, payload.height):
-                attributes = FaceAttributes(head_pose=HeadPose(roll=1.0, yaw=2.0, pitch=3.0)) if request.attributes else FaceAttributes()
+                attributes = (
+                    FaceAttributes(head_pose=HeadPose(roll=1.0, yaw=2.0, pitch=3.0))
+                    if request.attributes
+                    else FaceAttributes()
+                )
                 landmarks = {"nose_tip": Point(x=left + width / 2, y=top + height / 2)} if request.landmarks else None
-                faces.append(Face(box=BoundingBox(left=left, top=top, width=width, height=height), confidence=0.9,
-                                  attributes=attributes, landmarks=landmarks))
+                faces.append(
+                    Face(
+                        box=BoundingBox(left=left, top=top, width=width, height=height),
+                        confidence=0.9,
+                        attributes=attributes,
+                        landmarks=landmarks,
+                    )
+                )
             return BackendResult(faces=faces, raw={"faces": len(faces)}, models={"detector": "fake"})
 
-        spec = InputSpec(kinds=frozenset({"bytes"}), formats=frozenset({"JPEG", "PNG"}), max_bytes=self.info.max_upload_bytes, min_side=80)
+        spec = InputSpec(
+            kinds=frozenset({"bytes"}),
+            formats=frozenset({"JPEG", "PNG"}),
+            max_bytes=self.info.max_upload_bytes,
+            min_side=80,
+        )
         attributes = [a for a in ("head_pose", "age", "blur") if a != self.info.unsupported_attribute]
         yield FaceClient("fake", handler=handler, attributes=attributes, input_spec=spec)
 

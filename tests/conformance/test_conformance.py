@@ -64,7 +64,9 @@ def test_json_round_trip_is_lossless(harness: Harness) -> None:
     scenario = Scenario(faces=TWO_FACES.faces, attributes=(harness.info.supported_attribute or "",))
     with harness.client(scenario) as client:
         attrs = [harness.info.supported_attribute] if harness.info.supported_attribute else None
-        result = client.detect(_jpeg(harness.image(scenario, (640, 480))), attributes=attrs, landmarks=harness.info.landmarks)
+        result = client.detect(
+            _jpeg(harness.image(scenario, (640, 480))), attributes=attrs, landmarks=harness.info.landmarks
+        )
     again = DetectionResult.model_validate_json(result.model_dump_json())
     assert again == result
 
