@@ -8,12 +8,17 @@ All models are pydantic v2 and round-trip through JSON without loss::
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from facekit._attributes import FaceAttributes
 from facekit._geometry import BoundingBox, Point
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from facekit._draw import ImageRef, LabelFunction
 
 __all__ = ["DetectRequest", "DetectionResult", "Face", "ImageInfo"]
 
@@ -122,8 +127,83 @@ class DetectionResult(BaseModel):
     warnings: list[str] = Field(default_factory=list)
     runtime: dict[str, Any] = Field(default_factory=dict)
 
+    #: The image the result was computed from (set by the client; not serialised, not compared).
+    _image_ref: ImageRef | None = PrivateAttr(default=None)
+
     def __len__(self) -> int:
         return len(self.faces)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when every field is equal; the attached image reference does not count."""
+        if not isinstance(other, DetectionResult):
+            return NotImplemented
+        return type(self) is type(other) and self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]  # lists inside: not hashable
+
+    def draw(
+        self,
+        image: Any = None,
+        *,
+        boxes: bool = True,
+        landmarks: bool = True,
+        labels: bool | LabelFunction = True,
+        line_width: int | None = None,
+    ) -> Image.Image:
+        """Draw boxes, landmarks and labels (``"Female, 27"``) on a copy of the image.
+
+        Args:
+            image: The detected image (path, bytes, PIL, array ...); None uses the image the
+                client attached (absent on results loaded from JSON).
+            boxes: Draw face boxes (clipped to the image).
+            landmarks: Draw landmark points.
+            labels: True for gender and age (else the face index), False for none, or a
+                function ``face -> str | None``.
+            line_width: Box line width, pixels (default scales with the image).
+
+        Returns:
+            An RGB PIL image of the upright image's size.
+
+        Example:
+            >>> result = FaceClient("local").detect("photo.jpg", attributes=["age", "gender"])
+            >>> result.draw().save("annotated.jpg")
+        """
+        from facekit._draw import draw_result
+
+        return draw_result(self, image, boxes=boxes, landmarks=landmarks, labels=labels, line_width=line_width)
+
+    def crop_faces(self, image: Any = None, *, margin: float = 0.0) -> list[Image.Image]:
+        """Cut out each face (box clipped to the image), in face order.
+
+        Args:
+            image: The detected image; None uses the attached one.
+            margin: Extra border on each side as a fraction of the box size (0.2 = 20%).
+
+        Returns:
+            One RGB PIL image per face: ``crops[i]`` is ``faces[i]``.
+        """
+        from facekit._draw import crop_faces
+
+        return crop_faces(self, image, margin=margin)
+
+    def to_dataframe(self) -> Any:
+        """A pandas ``DataFrame``, one row per face, attributes flattened (``emotion.happiness``).
+
+        Needs the ``notebook`` extra (``pip install 'facekit[notebook]'``).
+        """
+        from facekit._export import result_dataframe
+
+        return result_dataframe(self)
+
+    def _repr_png_(self) -> bytes | None:
+        from facekit._draw import repr_png
+
+        return repr_png(self)
+
+    def _repr_html_(self) -> str:
+        from facekit._draw import repr_html
+
+        return repr_html(self)
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """Serialize to JSON (loadable with ``DetectionResult.model_validate_json``)."""
