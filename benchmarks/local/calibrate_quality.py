@@ -18,7 +18,6 @@ import numpy as np
 from PIL import Image, ImageFilter, ImageOps
 
 from facekit.local.centerface import CenterFace
-from facekit.local.emotion import grey
 from facekit.local.quality import (
     assess,
     exposure_raw,
@@ -39,29 +38,35 @@ def main() -> None:
         d = det.detect(rgb)
         big = (d.boxes[:, 2] - d.boxes[:, 0]) >= 40
         if big.any():
-            crops.append(face_crops(grey(rgb), d.boxes[big]))
+            crops.append(face_crops(rgb, d.boxes[big]))
     base = np.concatenate(crops)
     rng = np.random.default_rng(0)
     print(f"{len(base)} faces from {len(paths)} photos")
 
     def blur(s: float) -> np.ndarray:
-        return np.stack([np.asarray(Image.fromarray(c).filter(ImageFilter.GaussianBlur(s))) for c in base])
+        out: np.ndarray = np.stack([np.asarray(Image.fromarray(c).filter(ImageFilter.GaussianBlur(s))) for c in base])
+        return out
 
     def gain(g: float) -> np.ndarray:
-        return np.clip(base.astype(np.float32) * g, 0, 255).astype(np.uint8)
+        out: np.ndarray = np.clip(base.astype(np.float32) * g, 0, 255).astype(np.uint8)
+        return out
 
     def noise(s: float) -> np.ndarray:
-        return np.clip(base + rng.normal(0, s, base.shape), 0, 255).astype(np.uint8)
+        out: np.ndarray = np.clip(base + rng.normal(0, s, base.shape), 0, 255).astype(np.uint8)
+        return out
 
     variants = {"original": base}
     variants.update({f"blur s={s}": blur(s) for s in (1, 2, 3)})
     variants.update({f"gain x{g}": gain(g) for g in (0.3, 0.55, 1.6, 2.5)})
     variants.update({f"noise s={s}": noise(s) for s in (3, 6, 12)})
     q = [5, 25, 50, 75, 95]
+
+    def f(a: np.ndarray, d: str) -> str:
+        return " ".join(f"{x:{d}}" for x in np.percentile(a, q))
+
     print(f"{'variant':14s} {'laplacian var p5/25/50/75/95':38s} {'exposure':34s} {'noise sigma':30s}")
     for name, v in variants.items():
         lv, ex, ns = laplacian_variance(v), exposure_raw(v)[:, 0], noise_sigma(v)
-        f = lambda a, d: " ".join(f"{x:{d}}" for x in np.percentile(a, q))  # noqa: E731
         print(f"{name:14s} {f(lv, '7.0f'):38s} {f(ex, '6.2f'):34s} {f(ns, '5.1f')}")
     print("levels (blur / exposure / noise):")
     for name, v in variants.items():

@@ -38,7 +38,8 @@ def box_chips(rgb: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:
 
 def main() -> None:
     ref = np.load(sys.argv[1])
-    meta = json.load(open(sys.argv[1] + ".json"))
+    with open(sys.argv[1] + ".json") as f:
+        meta = json.load(f)
     store = ModelStore()
     det = CenterFace(store.path("centerface.onnx"))
     ag = AgeGender(store.path("age-v1.onnx"), store.path("gender-v1.onnx"))

@@ -36,6 +36,10 @@ def make_session(
     if intra_op_threads is not None:
         opts.intra_op_num_threads = intra_op_threads
     opts.log_severity_level = 3
+    # Several sessions run back to back on each image: spinning worker threads of one
+    # session would steal the cores from the next (measured: 56 ms instead of 26 ms for
+    # the full pipeline on two cores), so workers sleep when idle.
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     available = set(ort.get_available_providers())
     wanted = list(providers) if providers else ["CPUExecutionProvider"]
     chosen = [p for p in wanted if p in available]

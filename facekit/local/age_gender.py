@@ -71,9 +71,7 @@ class AgeGender:
             path = self._paths[which]
             if path is None:
                 raise ValueError(f"no model path was given for {which}")
-            sess = make_session(
-                os.fspath(path), providers=self._providers, intra_op_threads=self._threads
-            )
+            sess = make_session(os.fspath(path), providers=self._providers, intra_op_threads=self._threads)
             self._sessions[which] = sess
         return sess
 
@@ -88,11 +86,13 @@ class AgeGender:
             return np.zeros(0, np.float32)
         probs = self._run("age", chips64)
         probs = probs / probs.sum(axis=1, keepdims=True)
-        return (probs @ AGE_VALUES).astype(np.float32)
+        ages: npt.NDArray[np.float32] = (probs @ AGE_VALUES).astype(np.float32)
+        return ages
 
     def gender(self, chips32: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
         """[female, male] probabilities for (N, 32, 32, 3) aligned RGB chips; returns (N, 2)."""
         if len(chips32) == 0:
             return np.zeros((0, 2), np.float32)
         probs = self._run("gender", chips32)
-        return (probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)
+        out: npt.NDArray[np.float32] = (probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)
+        return out

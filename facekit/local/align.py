@@ -59,9 +59,7 @@ TEMPLATE_CHECK = "filled in by benchmarks/local/check_template.py"
 """What the template check measured (see the module docstring)."""
 
 
-def similarity_transform(
-    src: npt.NDArray[np.floating], dst: npt.NDArray[np.floating]
-) -> npt.NDArray[np.float64]:
+def similarity_transform(src: npt.NDArray[np.floating], dst: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
     """Least-squares similarity transform (Umeyama 1991) mapping ``src`` onto ``dst``.
 
     Args:
@@ -152,7 +150,7 @@ def warp_affine(
         (N, size, size[, 3]) uint8 chips; pixels outside the image are black.
     """
     n = len(chip_to_image)
-    out = np.zeros((n, size, size) + img.shape[2:], dtype=np.uint8)
+    out = np.zeros((n, size, size, *img.shape[2:]), dtype=np.uint8)
     h, w = img.shape[:2]
     corners = np.array([[0, 0, 1], [size, 0, 1], [0, size, 1], [size, size, 1]], np.float64)
     for i, inv in enumerate(chip_to_image):

