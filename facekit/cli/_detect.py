@@ -1,30 +1,201 @@
-"""``facekit detect``: detect faces in images and print the results."""
+"""``facekit detect``: detect faces in files, directories, globs, URLs and ``s3://`` URIs.
+
+Output goes to stdout or ``--output FILE`` as JSON (an array), JSONL (one record per line) or
+CSV (one row per face), with a row for every input, including inputs with no face and inputs
+that failed (error type and message). Each input is written and flushed as soon as it is done
+(in input order), so ``--resume`` can continue a killed JSONL run.
+
+Exit codes (``facekit.cli``): 0 every input done, 1 some inputs failed (or could not be
+drawn), 2 usage or configuration error, 3 missing extra or model, 4 every input failed with a
+provider or transport error (bad key, service down).
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
+import os
 import sys
-from typing import Any
+from collections.abc import Iterator
+from typing import IO, Any
 
+from facekit._batch import BatchItem, ProgressBar
 from facekit._client import FaceClient
+from facekit._errors import ConfigurationError, ProviderError, TransportError
+from facekit._ratelimit import RateLimiter
+from facekit.cli import EXIT_OK, EXIT_PARTIAL, EXIT_PROVIDER
+from facekit.cli._inputs import InputEntry, expand_inputs
+from facekit.cli._output import FORMATS, finished_inputs, make_writer
+
+__all__ = ["register", "run"]
+
+_DRAW_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG"}
 
 
 def register(sub: Any) -> None:
     """Add the ``detect`` subcommand."""
-    parser: argparse.ArgumentParser = sub.add_parser("detect", help="detect faces in images")
-    parser.add_argument("images", nargs="+", help="image paths, URLs or s3:// URIs")
-    parser.add_argument("--provider", "-p", help="backend name (default: FACEKIT_PROVIDER or local)")
-    parser.add_argument("--config", help="TOML config file")
-    parser.add_argument("--profile", help="profile in the config file")
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "detect",
+        help="detect faces in images",
+        description="Detect faces in images; one output row for every input.",
+        epilog="exit codes: 0 all done, 1 some inputs failed, 2 usage/configuration, "
+        "3 missing extra or model, 4 every input failed with a provider error",
+    )
+    parser.add_argument("images", nargs="+", help="image files, directories, glob patterns, URLs or s3:// URIs")
+    parser.add_argument("-r", "--recursive", action="store_true", help="descend into subdirectories")
+    parser.add_argument(
+        "--provider", "-p", help="backend name, or package.module:Class of a Backend subclass (default: local)"
+    )
+    parser.add_argument("--config", help="TOML config file (default: FACEKIT_CONFIG)")
+    parser.add_argument("--profile", help="profile in the config file (default: FACEKIT_PROFILE)")
     parser.add_argument("--attributes", "-a", help="comma-separated attributes, or 'all'")
     parser.add_argument("--landmarks", "-l", action="store_true", help="return landmarks")
+    parser.add_argument(
+        "--strict",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="fail inputs when an attribute cannot be returned (default), or leave it empty with a warning",
+    )
+    parser.add_argument("--format", "-f", choices=FORMATS, default="json", help="output format (default json)")
+    parser.add_argument("--output", "-o", help="write to FILE instead of stdout")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue an interrupted --format jsonl --output FILE run"
+    )
+    parser.add_argument("--retry-failed", action="store_true", help="with --resume, redo inputs that failed")
+    parser.add_argument("--draw", metavar="DIR", help="write annotated copies of the images into DIR")
+    parser.add_argument("--workers", "-w", type=int, help="concurrent requests (default 4; local engine: batched)")
+    parser.add_argument("--rate-limit", type=float, metavar="CALLS_PER_SECOND", help="most calls per second")
+    shown = parser.add_mutually_exclusive_group()
+    shown.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary on stderr")
+    shown.add_argument("--progress", action="store_true", help="progress bar even when stderr is not a terminal")
     parser.set_defaults(func=run)
 
 
+def _provider_name(provider: str | None) -> str | None:
+    """Register ``module:Class`` providers under their class's ``name``; return the name to use."""
+    if provider is None or ":" not in provider:
+        return provider
+    from facekit._registry import register_backend
+
+    module_name, _, class_name = provider.partition(":")
+    try:
+        backend_class = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigurationError(f"cannot import provider {provider!r}: {exc}") from exc
+    name = str(getattr(backend_class, "name", "") or class_name).lower()
+    register_backend(name, backend_class, replace=True, description=f"from {provider}")
+    return name
+
+
+def _check_arguments(args: argparse.Namespace) -> None:
+    if args.resume and (args.format != "jsonl" or not args.output):
+        raise ConfigurationError("--resume needs --format jsonl and --output FILE")
+    if args.retry_failed and not args.resume:
+        raise ConfigurationError("--retry-failed goes with --resume")
+    if args.workers is not None and args.workers < 1:
+        raise ConfigurationError(f"--workers must be at least 1, got {args.workers}")
+    if args.rate_limit is not None and args.rate_limit <= 0:
+        raise ConfigurationError(f"--rate-limit must be positive, got {args.rate_limit}")
+
+
+@contextlib.contextmanager
+def _open_output(args: argparse.Namespace) -> Iterator[IO[str]]:
+    if not args.output:
+        yield sys.stdout
+        return
+    directory = os.path.dirname(os.path.abspath(args.output))
+    os.makedirs(directory, exist_ok=True)
+    with open(args.output, "a" if args.resume else "w", encoding="utf-8", newline="") as handle:
+        yield handle
+
+
+class _Drawer:
+    """Saves annotated copies under a directory, mirroring directory arguments' trees."""
+
+    def __init__(self, directory: str) -> None:
+        self.directory = directory
+        self.used: set[str] = set()
+
+    def target(self, entry: InputEntry) -> str:
+        stem, ext = os.path.splitext(entry.relative or "image")
+        ext = ext.lower() if ext.lower() in _DRAW_FORMATS else ".png"
+        candidate, number = f"{stem}{ext}", 1
+        while candidate in self.used:
+            number += 1
+            candidate = f"{stem}-{number}{ext}"
+        self.used.add(candidate)
+        return os.path.join(self.directory, *candidate.split("/"))
+
+    def save(self, entry: InputEntry, item: BatchItem) -> None:
+        assert item.result is not None
+        path = self.target(entry)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        picture = item.result.draw()
+        picture.save(path, format=_DRAW_FORMATS[os.path.splitext(path)[1]])
+
+
+def _exit_code(done: int, failures: list[Exception], draw_failures: int) -> int:
+    if failures and len(failures) == done and all(isinstance(e, (ProviderError, TransportError)) for e in failures):
+        return EXIT_PROVIDER
+    return EXIT_PARTIAL if failures or draw_failures else EXIT_OK
+
+
 def run(args: argparse.Namespace) -> int:
-    """Detect faces in each image and print JSON."""
-    client = FaceClient(args.provider, config=args.config, profile=args.profile)
-    for image in args.images:
-        result = client.detect(image, attributes=args.attributes, landmarks=args.landmarks)
-        sys.stdout.write(result.to_json() + "\n")
-    return 0
+    """Run ``facekit detect``; returns the exit code."""
+    _check_arguments(args)
+    entries = expand_inputs(args.images, recursive=args.recursive)
+    finished = finished_inputs(args.output, retry_failed=args.retry_failed) if args.resume else set()
+    positions = {entry.name: position for position, entry in enumerate(entries)}
+    todo = [entry for entry in entries if entry.name not in finished]
+    client = FaceClient(_provider_name(args.provider), config=args.config, profile=args.profile)
+    limiter = RateLimiter(args.rate_limit) if args.rate_limit else None
+    show = args.progress or (not args.quiet and sys.stderr.isatty())
+    bar = ProgressBar(len(todo)) if show and len(todo) > 1 else None
+    drawer = _Drawer(args.draw) if args.draw else None
+    failures: list[Exception] = []
+    draw_failures = faces = done = 0
+    detect_kwargs: dict[str, Any] = {"attributes": args.attributes, "landmarks": args.landmarks}
+    if args.strict is not None:
+        detect_kwargs["strict"] = args.strict
+    with client, _open_output(args) as stream:
+        writer = make_writer(args.format, stream)
+        items = client.detect_many(
+            (entry.name for entry in todo if entry.error is None),
+            workers=args.workers,
+            rate_limiter=limiter,
+            **detect_kwargs,
+        )
+        try:
+            for entry in todo:
+                position = positions[entry.name]
+                if entry.error is not None:
+                    item = BatchItem(position, entry.name, error=entry.error)
+                else:
+                    produced = next(items)
+                    item = BatchItem(position, entry.name, produced.result, produced.error, produced.seconds)
+                writer.write(item, entry.name)
+                done += 1
+                if item.error is not None:
+                    failures.append(item.error)
+                elif item.result is not None:
+                    faces += len(item.result.faces)
+                    if drawer is not None:
+                        try:
+                            drawer.save(entry, item)
+                        except Exception as exc:
+                            draw_failures += 1
+                            print(f"facekit: cannot draw {entry.name}: {exc}", file=sys.stderr)
+                if bar is not None:
+                    bar.update(done, len(failures))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+            writer.close()
+            if bar is not None:
+                bar.close(done, len(failures))
+    if not args.quiet:
+        skipped = f", {len(entries) - len(todo)} already done" if finished else ""
+        print(f"facekit: {done} input(s), {faces} face(s), {len(failures)} failed{skipped}", file=sys.stderr)
+    return _exit_code(done, failures, draw_failures)

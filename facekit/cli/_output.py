@@ -1,0 +1,135 @@
+"""Output writers for ``facekit detect`` (JSON, JSONL, CSV) and ``--resume`` for JSONL files.
+
+Each writer writes and flushes one input at a time, so a killed run loses nothing it finished.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from typing import IO, Any, Protocol
+
+from facekit._batch import BatchItem
+from facekit._errors import ConfigurationError
+from facekit._export import CSV_COLUMNS, csv_rows, item_record
+
+__all__ = ["FORMATS", "Writer", "finished_inputs", "make_writer"]
+
+FORMATS = ("json", "jsonl", "csv")
+
+
+class Writer(Protocol):
+    """Writes one batch input at a time."""
+
+    def write(self, item: BatchItem, name: str) -> None:
+        """Write the rows of one input and flush."""
+
+    def close(self) -> None:
+        """Finish the document (does not close the stream)."""
+
+
+class JsonlWriter:
+    """One JSON record per line (see :func:`facekit._export.item_record`)."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+
+    def write(self, item: BatchItem, name: str) -> None:
+        self.stream.write(json.dumps(item_record(item, name=name)) + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        self.stream.flush()
+
+
+class JsonWriter:
+    """A JSON array of records, streamed (valid JSON once closed)."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        self.count = 0
+        stream.write("[")
+
+    def write(self, item: BatchItem, name: str) -> None:
+        separator = ",\n" if self.count else "\n"
+        self.stream.write(separator + json.dumps(item_record(item, name=name), indent=None))
+        self.stream.flush()
+        self.count += 1
+
+    def close(self) -> None:
+        self.stream.write("\n]\n" if self.count else "]\n")
+        self.stream.flush()
+
+
+class CsvWriter:
+    """Flat rows with :data:`facekit._export.CSV_COLUMNS`: one per face, one per no-face or failed input."""
+
+    def __init__(self, stream: IO[str], *, header: bool = True) -> None:
+        self.stream = stream
+        self.writer = csv.DictWriter(stream, fieldnames=list(CSV_COLUMNS), lineterminator="\n")
+        if header:
+            self.writer.writeheader()
+
+    def write(self, item: BatchItem, name: str) -> None:
+        self.writer.writerows(csv_rows(item, name=name))
+        self.stream.flush()
+
+    def close(self) -> None:
+        self.stream.flush()
+
+
+def make_writer(fmt: str, stream: IO[str]) -> Writer:
+    """The writer for ``fmt`` (``json``, ``jsonl`` or ``csv``)."""
+    if fmt == "jsonl":
+        return JsonlWriter(stream)
+    if fmt == "csv":
+        return CsvWriter(stream)
+    return JsonWriter(stream)
+
+
+def finished_inputs(path: str, *, retry_failed: bool = False) -> set[str]:
+    """Read a JSONL file of an earlier run; return the inputs that need no new record.
+
+    A last line cut short by a killed run is removed from the file. With ``retry_failed``,
+    error records are removed from the file too (rewritten atomically) and their inputs are
+    not in the returned set, so they are done again without leaving duplicates.
+
+    Raises:
+        ConfigurationError: A line other than the last is not a facekit JSON record.
+    """
+    if not os.path.exists(path):
+        return set()
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    lines = text.split("\n")
+    complete, tail = lines[:-1], lines[-1]  # tail: "" when the file ends with a newline
+    kept: list[str] = []
+    finished: set[str] = set()
+    changed = bool(tail)
+    for number, line in enumerate(complete, start=1):
+        if not line.strip():
+            changed = True
+            continue
+        try:
+            record: Any = json.loads(line)
+            name, status = record["input"], record["status"]
+        except (ValueError, KeyError, TypeError) as exc:
+            if number == len(complete) and not tail:
+                changed = True  # a last line cut short
+                continue
+            raise ConfigurationError(
+                f"cannot resume: line {number} of {path!r} is not a facekit JSONL record; "
+                "was it written by `facekit detect --format jsonl`?"
+            ) from exc
+        if status != "ok" and retry_failed:
+            changed = True
+            continue
+        finished.add(str(name))
+        kept.append(line)
+    if changed:
+        temporary = f"{path}.tmp"
+        with open(temporary, "w", encoding="utf-8") as handle:
+            handle.write("".join(line + "\n" for line in kept))
+        os.replace(temporary, path)
+    return finished
