@@ -152,11 +152,11 @@ AWS_LANDMARKS: Final[dict[str, str]] = {
     "upperJawlineRight": "jawline_upper_right",
 }
 
-#: The local engine's 5 points (CenterFace order) -> canonical names.
+#: The local engine's 5 points (CenterFace order: eye centres, nose tip, mouth corners) -> canonical names.
 LOCAL_LANDMARKS: Final[dict[str, str]] = {
-    "left_eye": "left_eye",
-    "right_eye": "right_eye",
-    "nose": "nose_tip",
+    "eye_left": "left_eye",
+    "eye_right": "right_eye",
+    "nose_tip": "nose_tip",
     "mouth_left": "mouth_left",
     "mouth_right": "mouth_right",
 }

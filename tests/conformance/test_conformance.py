@@ -80,7 +80,7 @@ def test_no_face_is_an_empty_result(harness: Harness) -> None:
 
 
 def test_exif_rotated_jpeg_gives_upright_coordinates(harness: Harness) -> None:
-    upright_size = (480, 640)
+    upright_size = (640, 480)  # stored 480x640, rotated by EXIF to 640x480
     upright = harness.image(TWO_FACES, upright_size)
     stored = upright.transpose(Image.Transpose.ROTATE_90)  # what a camera stores for Orientation=6
     exif = Image.Exif()
