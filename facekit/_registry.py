@@ -53,7 +53,7 @@ class BackendSpec:
     @property
     def installed(self) -> bool:
         """True when every module in ``requires`` can be imported."""
-        return all(importlib.util.find_spec(module) is not None for module in self.requires)
+        return all(_find(module) is not None for module in self.requires)
 
 
 _lock = threading.Lock()
@@ -173,7 +173,7 @@ def get_backend_class(name: str) -> type[Backend]:
     spec = get_spec(name)
     if not isinstance(spec.target, str):
         return spec.target
-    missing = [module for module in spec.requires if importlib.util.find_spec(module.split(".")[0]) is None]
+    missing = [module for module in spec.requires if _find(module.split(".")[0]) is None]
     if not missing:
         missing = [module for module in spec.requires if _find(module) is None]
     if missing and spec.extra:
@@ -190,9 +190,10 @@ def get_backend_class(name: str) -> type[Backend]:
 
 
 def _find(module: str) -> object:
+    """The module's spec, or None when it cannot be imported (absent, or blocked in sys.modules)."""
     try:
         return importlib.util.find_spec(module)
-    except ModuleNotFoundError:
+    except (ModuleNotFoundError, ValueError):
         return None
 
 

@@ -64,3 +64,23 @@ def test_entry_point_group_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert registry.resolve_name("plugin-demo") == "plugin-demo"
     assert registry.get_backend_class("plugin-demo") is FakeBackend
     assert "facekit_plugin_demo" not in sys.modules
+
+
+@pytest.mark.parametrize(
+    ("provider", "blocked", "extra"),
+    [("aws", "boto3", "aws"), ("local", "onnxruntime", "local"), ("azure-sdk", "azure", "azure-sdk")],
+)
+def test_real_backends_name_their_extra_when_the_sdk_is_missing(provider: str, blocked: str, extra: str) -> None:
+    import subprocess
+
+    code = (
+        "import sys\n"
+        f"sys.modules[{blocked!r}] = None  # as if not installed\n"
+        "from facekit import FaceClient, MissingDependencyError\n"
+        "try:\n"
+        f"    FaceClient({provider!r}, endpoint='https://x.example', key='k', region='eu-west-1')\n"
+        "except MissingDependencyError as exc:\n"
+        "    print(exc.command)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == f"pip install 'facekit[{extra}]'", out.stderr
