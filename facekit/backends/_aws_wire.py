@@ -104,7 +104,7 @@ def aws_attributes_for(attributes: Collection[str], *, landmarks: bool = False) 
     Returns:
         ``["ALL"]`` when every supported attribute is asked for; ``["DEFAULT"]`` when none, or
         only ones ``DEFAULT`` covers (head pose, quality); otherwise the specific names, in
-        Rekognition's order, preceded by ``"DEFAULT"`` when a default-covered attribute or
+        the caller's order, preceded by ``"DEFAULT"`` when a default-covered attribute or
         landmarks were asked for too.
     """
     wanted = set(attributes)

@@ -62,11 +62,14 @@ class RekognitionBackend(Backend):
     Args:
         region: AWS region, e.g. ``"eu-west-1"`` [``FACEKIT_AWS_REGION``, ``AWS_REGION``,
             ``AWS_DEFAULT_REGION``]; default: the profile's region.
-        profile: Named profile in ``~/.aws/config`` [``AWS_PROFILE``].
+        profile: Named profile in ``~/.aws/config`` [``AWS_PROFILE``]. Through
+            ``FaceClient(...)`` keyword arguments pass it as ``aws_profile`` (``profile=`` there
+            names a facekit config-file profile).
+        aws_profile: The same as ``profile``.
         endpoint_url: Rekognition endpoint, e.g. a VPC endpoint or a local stand-in
             [``FACEKIT_AWS_ENDPOINT_URL``].
         s3_endpoint_url: S3 endpoint for reading ``s3://`` headers [``FACEKIT_AWS_S3_ENDPOINT_URL``].
-        config: A ``botocore.config.Config``; its settings win over the ones below.
+        botocore_config: A ``botocore.config.Config``; its settings win over the ones below.
         retry_mode: botocore retry mode: ``"standard"`` (default), ``"adaptive"`` or ``"legacy"``.
         max_attempts: Total attempts per call including the first (default 3; 1 disables retries).
         connect_timeout: Seconds to wait for a connection (default 5).
@@ -98,9 +101,10 @@ class RekognitionBackend(Backend):
         *,
         region: str | None = None,
         profile: str | None = None,
+        aws_profile: str | None = None,
         endpoint_url: str | None = None,
         s3_endpoint_url: str | None = None,
-        config: Any = None,
+        botocore_config: Any = None,
         retry_mode: str = DEFAULT_RETRY_MODE,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
@@ -124,10 +128,14 @@ class RekognitionBackend(Backend):
                 "the environment or an IAM role)"
             )
         self._key_id = aws_access_key_id
-        self._profile = profile
+        if profile and aws_profile and profile != aws_profile:
+            raise ConfigurationError(f"profile={profile!r} and aws_profile={aws_profile!r} disagree; pass one")
+        self._profile = aws_profile or profile
         self._endpoint_url = endpoint_url
         self._s3_endpoint_url = s3_endpoint_url
-        self._config = self._botocore_config(config, retry_mode, int(max_attempts), connect_timeout, read_timeout)
+        self._config = self._botocore_config(
+            botocore_config, retry_mode, int(max_attempts), connect_timeout, read_timeout
+        )
         self._session: Any = None
         self._owned: list[Any] = []
         if client is None:
