@@ -9,7 +9,8 @@ Why a retry policy of our own: azure-core's ``RetryPolicy`` retries POST only on
 method (measured with azure-core 1.41: a POST answered 429 + ``Retry-After`` is sent 4 times,
 sleeping the full ``Retry-After`` each time, uncapped). facekit retries 429 itself, per
 :mod:`facekit._retry`; :class:`NoClientErrorRetryPolicy` therefore never retries a 4xx
-answer and leaves azure-core its POST retries of 500/503/504 and of failed connections.
+answer and leaves azure-core its POST retries of 500/503/504 (it does not retry a POST
+whose connection failed or timed out, and neither does facekit here).
 """
 
 from __future__ import annotations

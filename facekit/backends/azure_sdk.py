@@ -8,7 +8,8 @@ the normalisation of the response (the SDK's models are mappings of the wire JSO
 ``face.as_dict()`` is the body as received) and the status/code error mapping. Both backends
 therefore give identical results for identical response bodies.
 
-Retries: azure-core keeps its own POST retries of 500/503/504 and failed connections; it is
+Retries: azure-core keeps its own POST retries of 500/503/504 (a failed connection or a timeout
+of a POST is not retried, by azure-core or here); it is
 stopped from retrying 4xx answers (it would retry a 429 carrying ``Retry-After`` up to 3 times,
 uncapped), and facekit retries 429 itself per :class:`~facekit.RetryPolicy` (Retry-After
 honoured up to ``max_retry_after``, at most ``max_retries`` times).
