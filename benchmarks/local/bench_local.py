@@ -2,7 +2,7 @@
 
 Usage:
     python benchmarks/local/bench_local.py [EVAL_DIR] [--runs 20] [--threads N]
-        [--agx /tmp/agx]
+        [--agx /tmp/agx] [--only multiface]
 
 For each photo (EVAL_DIR/smoke and EVAL_DIR/images, EXIF applied), in one run, the median
 over ``--runs`` timed runs (after two warm-ups) of:
@@ -70,10 +70,11 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--max-side", type=int, default=640)
     ap.add_argument("--agx", default="/tmp/agx")
+    ap.add_argument("--only", default="", help="substring of the photo names to run")
     args = ap.parse_args()
     root = Path(args.eval_dir)
     paths = sorted((root / "smoke").glob("*.*")) + sorted((root / "images").rglob("*.jpg"))
-    paths = [p for p in paths if p.suffix.lower() in (".jpg", ".jpeg", ".png")]
+    paths = [p for p in paths if p.suffix.lower() in (".jpg", ".jpeg", ".png") and args.only in p.name]
     engine = LocalEngine(max_side=args.max_side, intra_op_threads=args.threads)
     det = engine.detector
     bare = make_session(

