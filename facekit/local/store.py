@@ -34,6 +34,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from facekit._errors import ModelNotAvailableError
+
 __all__ = [
     "FETCH_COMMAND",
     "PINNED",
@@ -48,7 +50,7 @@ FETCH_COMMAND = "facekit models fetch"
 """The command a user runs to populate the model cache."""
 
 
-class ModelNotAvailable(Exception):
+class ModelNotAvailable(ModelNotAvailableError):
     """A pinned weight file is missing (or corrupt) and could not be fetched.
 
     Attributes:
