@@ -131,6 +131,7 @@ class AzureSdkBackend(Backend):
         **client_options: Passed to ``FaceClient`` unchanged (e.g. ``logging_enable``,
             ``connection_verify``, ``retry_backoff_factor``). A ``retry_policy`` or ``policies``
             replaces azure-core's retries, and facekit then does not retry 429 itself.
+            ``enforce_https=False`` lets a token credential talk to an ``http://`` test server.
 
     Raises:
         ConfigurationError: No endpoint, no credential, or an invalid setting.
@@ -191,11 +192,19 @@ class AzureSdkBackend(Backend):
         timeouts = _parse_timeout(timeout)
         self._retry = retry or RetryPolicy()
         self._rate_limiter = rate_limiter
-        self._sleep = sleep or time.sleep
+        self._sleep = sleep if sleep is not None else time.sleep
         face = require("azure.ai.vision.face", extra="azure-sdk", feature="the 'azure-sdk' backend")
         from facekit.backends._azure_sdk_glue import NoClientErrorRetryPolicy
 
         sdk_credential, self._auth = _credential(key, credential)
+        enforce_https = bool(client_options.pop("enforce_https", True))
+        # azure-core reads enforce_https per call, and only its bearer-token policy consumes it.
+        self._call_options: dict[str, Any] = {} if enforce_https or self._auth == "key" else {"enforce_https": False}
+        if self._auth != "key" and self._endpoint.startswith("http://") and enforce_https:
+            raise ConfigurationError(
+                "token credentials need an https:// endpoint (azure-core refuses to send a bearer token in clear "
+                "text); use the https endpoint, or pass enforce_https=False for a local test server"
+            )
         # facekit retries 429 only when azure-core's retries are the ones facekit configured.
         self._retry_429 = "retry_policy" not in client_options and "policies" not in client_options
         if self._retry_429:
@@ -255,13 +264,13 @@ class AzureSdkBackend(Backend):
             url = payload.url
 
             def call(hook: Any) -> Any:
-                return self._client.detect_from_url(url=url, raw_response_hook=hook, **keywords)
+                return self._client.detect_from_url(url=url, raw_response_hook=hook, **keywords, **self._call_options)
 
         elif payload.kind == "bytes" and payload.data is not None:
             data = payload.data
 
             def call(hook: Any) -> Any:
-                return self._client.detect(data, raw_response_hook=hook, **keywords)
+                return self._client.detect(data, raw_response_hook=hook, **keywords, **self._call_options)
 
         else:
             raise InvalidRequestError(f"azure-sdk takes image bytes or a URL, not a {payload.kind!r} payload")
