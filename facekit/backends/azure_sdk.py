@@ -30,7 +30,7 @@ from typing import Any, ClassVar, Final
 from pydantic import SecretStr
 
 from facekit._deps import require
-from facekit._errors import ConfigurationError, InvalidRequestError, RateLimitError
+from facekit._errors import ConfigurationError, InvalidRequestError, ProviderError, RateLimitError
 from facekit._image import InputSpec, Payload
 from facekit._models import DetectRequest
 from facekit._ratelimit import RateLimiter
@@ -276,7 +276,11 @@ class AzureSdkBackend(Backend):
             raise InvalidRequestError(f"azure-sdk takes image bytes or a URL, not a {payload.kind!r} payload")
         answer, headers = self._call_retrying_429(call)
         raw = _wire_json(answer)
-        faces = normalize_azure_faces(raw, width=payload.width, height=payload.height)
+        try:
+            faces = normalize_azure_faces(raw, width=payload.width, height=payload.height)
+        except ProviderError as exc:  # a 200 whose body is not faces: say who and which request
+            exc.provider, exc.request_id = self.name, request_id_of(headers)
+            raise
         models = {
             "detection": options.detection_model,
             "recognition": recognition_model_of(raw) or options.recognition_model,
