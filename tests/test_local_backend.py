@@ -206,3 +206,36 @@ def test_readme_main_command_prints_the_json_result() -> None:
     assert result["provider"] == "local"
     assert len(result["faces"]) == 1
     assert result["faces"][0]["attributes"]["age"] is not None
+
+
+def test_detect_many_batches_attribute_models_across_images(portrait: Image.Image) -> None:
+    from facekit.local.age_gender import AgeGender
+
+    client = FaceClient("local")
+    small = portrait.resize((portrait.width // 2, portrait.height // 2))
+    canvas = Image.new("RGB", (900, 700), (190, 190, 190))
+    canvas.paste(portrait, (20, 40))
+    canvas.paste(small, (600, 300))
+    images = [portrait, Image.linear_gradient("L").convert("RGB"), canvas]
+    singles = [client.detect(image, attributes=["age", "emotion"]) for image in images]
+    calls: list[int] = []
+    original = AgeGender.age
+
+    def counting_age(self: AgeGender, chips: np.ndarray) -> np.ndarray:
+        calls.append(len(chips))
+        return original(self, chips)
+
+    AgeGender.age = counting_age  # type: ignore[method-assign]
+    try:
+        items = list(client.detect_many(images, attributes=["age", "emotion"]))
+    finally:
+        AgeGender.age = original  # type: ignore[method-assign]
+    assert calls == [3]  # one age run for the 3 faces of the 3 images
+    assert [item.index for item in items] == [0, 1, 2]
+    for item, single in zip(items, singles, strict=True):
+        assert item.result is not None
+        assert len(item.result.faces) == len(single.faces)
+        for batched, alone in zip(item.result.faces, single.faces, strict=True):
+            assert batched.box == alone.box
+            assert batched.attributes.age == pytest.approx(alone.attributes.age, abs=1e-3)
+            assert batched.attributes.emotion.happiness == pytest.approx(alone.attributes.emotion.happiness, abs=1e-4)
