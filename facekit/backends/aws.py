@@ -62,10 +62,10 @@ class RekognitionBackend(Backend):
     Args:
         region: AWS region, e.g. ``"eu-west-1"`` [``FACEKIT_AWS_REGION``, ``AWS_REGION``,
             ``AWS_DEFAULT_REGION``]; default: the profile's region.
-        profile: Named profile in ``~/.aws/config`` [``AWS_PROFILE``]. Through
-            ``FaceClient(...)`` keyword arguments pass it as ``aws_profile`` (``profile=`` there
-            names a facekit config-file profile).
-        aws_profile: The same as ``profile``.
+        profile: Named profile in ``~/.aws/config`` (e.g. in a facekit TOML config file).
+        aws_profile: The same, winning over ``profile`` [``AWS_PROFILE``]. Use this name in
+            ``FaceClient(...)`` keyword arguments, where ``profile=`` names a facekit config-file
+            profile.
         endpoint_url: Rekognition endpoint, e.g. a VPC endpoint or a local stand-in
             [``FACEKIT_AWS_ENDPOINT_URL``].
         s3_endpoint_url: S3 endpoint for reading ``s3://`` headers [``FACEKIT_AWS_S3_ENDPOINT_URL``].
@@ -90,7 +90,7 @@ class RekognitionBackend(Backend):
     extra: ClassVar[str | None] = "aws"
     env_vars: ClassVar[Mapping[str, tuple[str, ...]]] = {
         "region": ("FACEKIT_AWS_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"),
-        "profile": ("AWS_PROFILE",),
+        "aws_profile": ("AWS_PROFILE",),
         "endpoint_url": ("FACEKIT_AWS_ENDPOINT_URL",),
         "s3_endpoint_url": ("FACEKIT_AWS_S3_ENDPOINT_URL",),
     }
@@ -128,8 +128,6 @@ class RekognitionBackend(Backend):
                 "the environment or an IAM role)"
             )
         self._key_id = aws_access_key_id
-        if profile and aws_profile and profile != aws_profile:
-            raise ConfigurationError(f"profile={profile!r} and aws_profile={aws_profile!r} disagree; pass one")
         self._profile = aws_profile or profile
         self._endpoint_url = endpoint_url
         self._s3_endpoint_url = s3_endpoint_url
