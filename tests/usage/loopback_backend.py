@@ -68,7 +68,9 @@ class LoopbackBackend(Backend):
         if response.status_code >= 500:
             raise ServiceUnavailableError("service failed", provider=self.name, status=response.status_code)
         body = response.json()
-        faces = [Face(box=BoundingBox(left=l, top=t, width=w, height=h)) for l, t, w, h in (f["box"] for f in body["faces"])]
+        faces = [
+            Face(box=BoundingBox(left=x, top=y, width=w, height=h)) for x, y, w, h in (f["box"] for f in body["faces"])
+        ]
         return BackendResult(faces=faces, raw=body, models={"detector": "loopback"})
 
     def close(self) -> None:
