@@ -208,3 +208,32 @@ def test_token_credential_needs_https_unless_told() -> None:
     ) as client:
         client.detect(jpeg())
     assert service.seen[0].headers["Authorization"] == "Bearer t0k3n"
+
+
+def test_azure_cores_default_policy_would_retry_429_three_times() -> None:
+    # Why facekit installs its own azure-core policy: the stock one retries a 429 carrying Retry-After
+    # (backoff zeroed only to keep the test fast).
+    from azure.core.pipeline.policies import RetryPolicy as AzureRetryPolicy
+
+    sleeps = Sleeps()
+    with serve(scripted(Reply(429, THROTTLED, {"Retry-After": "0"}))) as service, client_for(
+        service.endpoint, sleep=sleeps, retry_policy=AzureRetryPolicy(retry_backoff_factor=0.0)
+    ) as client, pytest.raises(RateLimitError):
+        client.detect(jpeg())
+    assert len(service.seen) == 4  # 1 + azure-core's 3 status retries; facekit adds none on top
+    assert sleeps == []
+
+
+def test_rate_limiter_is_acquired_before_every_attempt() -> None:
+    class Counting:
+        calls = 0
+
+        def acquire(self) -> float:
+            Counting.calls += 1
+            return 0.0
+
+    replies = scripted(Reply(429, THROTTLED, {"Retry-After": "0"}), Reply(body=[]))
+    with serve(replies) as service, client_for(service.endpoint, rate_limiter=Counting(), sleep=Sleeps()) as client:
+        client.detect(jpeg())
+    assert len(service.seen) == 2
+    assert Counting.calls == 2
