@@ -28,6 +28,7 @@ from facekit._attributes import (
     Occlusion,
     Smile,
 )
+from facekit._batch import BatchItem
 from facekit._client import FaceClient, FacekitWarning
 from facekit._errors import (
     AuthenticationError,
@@ -63,6 +64,7 @@ __all__ = [
     "Accessory",
     "AgeRange",
     "AuthenticationError",
+    "BatchItem",
     "BooleanAttribute",
     "BoundingBox",
     "ConfigurationError",

@@ -9,6 +9,7 @@ EXPECTED = [
     "Accessory",
     "AgeRange",
     "AuthenticationError",
+    "BatchItem",
     "BooleanAttribute",
     "BoundingBox",
     "ConfigurationError",
