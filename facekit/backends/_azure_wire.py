@@ -265,6 +265,16 @@ class AzureOptions:
         return merged
 
 
+def capability_variants() -> dict[str, Capabilities]:
+    """Capabilities per model choice, for listings and the generated capability matrix."""
+    return {
+        "detection_01": capabilities_for("detection_01", "recognition_04"),
+        "detection_01 + allow_retired_attributes": capabilities_for("detection_01", "recognition_04", True),
+        "detection_02": capabilities_for("detection_02", "recognition_04"),
+        "detection_03 + recognition_04": capabilities_for("detection_03", "recognition_04"),
+    }
+
+
 def capabilities_for(
     detection_model: str = DEFAULT_DETECTION_MODEL,
     recognition_model: str = DEFAULT_RECOGNITION_MODEL,

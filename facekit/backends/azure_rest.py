@@ -41,6 +41,7 @@ from facekit.backends._azure_wire import (
     AzureOptions,
     build_query,
     capabilities_for,
+    capability_variants,
     check_azure_request,
     map_azure_error,
     normalize_azure_faces,
@@ -219,6 +220,11 @@ class AzureRestBackend(Backend):
     def capabilities(self) -> Capabilities:
         o = self._options
         return capabilities_for(o.detection_model, o.recognition_model, o.allow_retired_attributes)
+
+    @classmethod
+    def capability_variants(cls) -> dict[str, Capabilities]:
+        """Capabilities per detection model, without credentials (for ``facekit providers``)."""
+        return capability_variants()
 
     @property
     def input_spec(self) -> InputSpec:
