@@ -40,6 +40,7 @@ from facekit.backends._azure_wire import (
     AzureOptions,
     build_query,
     capabilities_for,
+    capability_variants,
     check_azure_request,
     normalize_azure_faces,
     recognition_model_of,
@@ -233,6 +234,11 @@ class AzureSdkBackend(Backend):
     def capabilities(self) -> Capabilities:
         o = self._options
         return capabilities_for(o.detection_model, o.recognition_model, o.allow_retired_attributes)
+
+    @classmethod
+    def capability_variants(cls) -> dict[str, Capabilities]:
+        """Capabilities per detection model, without credentials (for ``facekit providers``)."""
+        return capability_variants()
 
     @property
     def input_spec(self) -> InputSpec:
