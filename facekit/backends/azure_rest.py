@@ -70,7 +70,7 @@ _FACE_PATH_RE: Final = re.compile(r"/face/(?P<version>v[^/]+)$")
 Timeout = float | tuple[float, float]
 
 
-def _parse_timeout(value: Any) -> Timeout:
+def parse_timeout(value: Any) -> Timeout:
     """``30``, ``"30"``, ``(5, 30)``, ``[5, 30]`` or ``"5,30"`` -> seconds (connect, read)."""
     try:
         if isinstance(value, str):
@@ -87,7 +87,7 @@ def _parse_timeout(value: Any) -> Timeout:
     raise ConfigurationError(f"timeout must be seconds > 0 or a (connect, read) pair, got {value!r}")
 
 
-def _parse_endpoint(endpoint: str) -> tuple[str, str | None]:
+def parse_endpoint(endpoint: str) -> tuple[str, str | None]:
     """Split ``https://host[/path][/face/v1.0[/detect]]`` into the base URL and the version in it."""
     text = endpoint.strip().rstrip("/")
     if not _URL_RE.match(text):
@@ -180,7 +180,7 @@ class AzureRestBackend(Backend):
                 "the azure-rest backend needs an endpoint: pass endpoint='https://<name>.cognitiveservices.azure.com' "
                 "or set FACEKIT_AZURE_ENDPOINT (or FACE_ENDPOINT)"
             )
-        self._base, url_version = _parse_endpoint(endpoint)
+        self._base, url_version = parse_endpoint(endpoint)
         if api_version and url_version and api_version != url_version:
             raise ConfigurationError(
                 f"the endpoint names API version {url_version} but api_version={api_version!r}; give one of them"
@@ -203,7 +203,7 @@ class AzureRestBackend(Backend):
             return_recognition_model=return_recognition_model,
             allow_retired_attributes=allow_retired_attributes,
         )
-        self._timeout = _parse_timeout(timeout)
+        self._timeout = parse_timeout(timeout)
         self._retry = retry or RetryPolicy()
         self._rate_limiter = rate_limiter
         self._own_session = session is None

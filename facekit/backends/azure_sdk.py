@@ -47,7 +47,7 @@ from facekit.backends._azure_wire import (
     request_id_of,
 )
 from facekit.backends._base import Backend, BackendResult, Capabilities
-from facekit.backends.azure_rest import AZURE_INPUT_SPEC, _parse_endpoint, _parse_timeout
+from facekit.backends.azure_rest import AZURE_INPUT_SPEC, parse_endpoint, parse_timeout
 
 __all__ = ["SDK_KEYWORDS", "AzureSdkBackend", "sdk_keywords"]
 
@@ -177,7 +177,7 @@ class AzureSdkBackend(Backend):
                 "the azure-sdk backend needs an endpoint: pass endpoint='https://<name>.cognitiveservices.azure.com' "
                 "or set FACEKIT_AZURE_ENDPOINT (or FACE_ENDPOINT)"
             )
-        self._endpoint, url_version = _parse_endpoint(endpoint)
+        self._endpoint, url_version = parse_endpoint(endpoint)
         if api_version and url_version and api_version != url_version:
             raise ConfigurationError(
                 f"the endpoint names API version {url_version} but api_version={api_version!r}; give one of them"
@@ -190,7 +190,7 @@ class AzureSdkBackend(Backend):
             return_recognition_model=return_recognition_model,
             allow_retired_attributes=allow_retired_attributes,
         )
-        timeouts = _parse_timeout(timeout)
+        timeouts = parse_timeout(timeout)
         self._retry = retry or RetryPolicy()
         self._rate_limiter = rate_limiter
         self._sleep = sleep if sleep is not None else time.sleep
