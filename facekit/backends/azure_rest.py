@@ -50,7 +50,7 @@ from facekit.backends._azure_wire import (
 )
 from facekit.backends._base import Backend, BackendResult, Capabilities
 
-__all__ = ["AZURE_INPUT_SPEC", "TOKEN_SCOPE", "AzureRestBackend"]
+__all__ = ["AZURE_INPUT_SPEC", "TOKEN_SCOPE", "AzureBackendBase", "AzureRestBackend", "parse_endpoint", "parse_timeout"]
 
 logger = logging.getLogger("facekit.azure_rest")
 
@@ -102,7 +102,54 @@ def parse_endpoint(endpoint: str) -> tuple[str, str | None]:
     return text[: match.start()], match.group("version")
 
 
-class AzureRestBackend(Backend):
+class AzureBackendBase(Backend):
+    """What the ``azure-rest`` and ``azure-sdk`` backends share: model options, capabilities,
+    validation, input limits and a secret-free description.
+
+    Subclasses set ``_options`` (:class:`AzureOptions`), ``_endpoint_url`` and ``_auth_kind``
+    (``"key"`` or ``"token"``) in ``__init__``.
+    """
+
+    _options: AzureOptions
+    _endpoint_url: str
+    _auth_kind: str
+
+    @property
+    def options(self) -> AzureOptions:
+        """The configured model options (per-call options may override them)."""
+        return self._options
+
+    @property
+    def capabilities(self) -> Capabilities:
+        o = self._options
+        return capabilities_for(o.detection_model, o.recognition_model, o.allow_retired_attributes)
+
+    @classmethod
+    def capability_variants(cls) -> dict[str, Capabilities]:
+        """Capabilities per detection model, without credentials (for ``facekit providers``)."""
+        return capability_variants()
+
+    @property
+    def input_spec(self) -> InputSpec:
+        return AZURE_INPUT_SPEC
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "endpoint": self._endpoint_url,
+            "api_version": self._options.api_version,
+            "detection_model": self._options.detection_model,
+            "recognition_model": self._options.recognition_model,
+            "auth": self._auth_kind,
+        }
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(" + ", ".join(f"{k}={v!r}" for k, v in self.info().items()) + ")"
+
+    def check_request(self, request: DetectRequest) -> tuple[DetectRequest, list[str]]:
+        return check_azure_request(request, self._options, backend=self.name)
+
+
+class AzureRestBackend(AzureBackendBase):
     """Azure Face Detect over REST.
 
     Every argument may also come from the environment or a config profile (through
@@ -209,47 +256,14 @@ class AzureRestBackend(Backend):
         self._own_session = session is None
         self._session = session or requests.Session()
         self._sleep = sleep if sleep is not None else time.sleep
-
-    # -- description ------------------------------------------------------------------------
-    @property
-    def options(self) -> AzureOptions:
-        """The configured model options (per-call options may override them)."""
-        return self._options
-
-    @property
-    def capabilities(self) -> Capabilities:
-        o = self._options
-        return capabilities_for(o.detection_model, o.recognition_model, o.allow_retired_attributes)
-
-    @classmethod
-    def capability_variants(cls) -> dict[str, Capabilities]:
-        """Capabilities per detection model, without credentials (for ``facekit providers``)."""
-        return capability_variants()
-
-    @property
-    def input_spec(self) -> InputSpec:
-        return AZURE_INPUT_SPEC
-
-    def info(self) -> dict[str, Any]:
-        return {
-            "endpoint": self._base,
-            "api_version": self._options.api_version,
-            "detection_model": self._options.detection_model,
-            "recognition_model": self._options.recognition_model,
-            "auth": "key" if self._token is None and self._token_provider is None else "token",
-        }
-
-    def __repr__(self) -> str:
-        return "AzureRestBackend(" + ", ".join(f"{k}={v!r}" for k, v in self.info().items()) + ")"
+        self._endpoint_url = self._base
+        self._auth_kind = "key" if self._token is None and self._token_provider is None else "token"
 
     def close(self) -> None:
         if self._own_session:
             self._session.close()
 
     # -- detection --------------------------------------------------------------------------
-    def check_request(self, request: DetectRequest) -> tuple[DetectRequest, list[str]]:
-        return check_azure_request(request, self._options, backend=self.name)
-
     def detect(self, payload: Payload, request: DetectRequest) -> BackendResult:
         options = self._options.with_overrides(request.options)
         query = build_query(request, options)

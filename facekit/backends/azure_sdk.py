@@ -31,7 +31,7 @@ from pydantic import SecretStr
 
 from facekit._deps import require
 from facekit._errors import ConfigurationError, InvalidRequestError, ProviderError, RateLimitError
-from facekit._image import InputSpec, Payload
+from facekit._image import Payload
 from facekit._models import DetectRequest
 from facekit._ratelimit import RateLimiter
 from facekit._retry import DEFAULT_TIMEOUT, RetryPolicy, retry_delay, should_retry
@@ -39,15 +39,12 @@ from facekit.backends._azure_wire import (
     DEFAULT_API_VERSION,
     AzureOptions,
     build_query,
-    capabilities_for,
-    capability_variants,
-    check_azure_request,
     normalize_azure_faces,
     recognition_model_of,
     request_id_of,
 )
-from facekit.backends._base import Backend, BackendResult, Capabilities
-from facekit.backends.azure_rest import AZURE_INPUT_SPEC, parse_endpoint, parse_timeout
+from facekit.backends._base import BackendResult
+from facekit.backends.azure_rest import AzureBackendBase, parse_endpoint, parse_timeout
 
 __all__ = ["SDK_KEYWORDS", "AzureSdkBackend", "sdk_keywords"]
 
@@ -94,7 +91,7 @@ def sdk_keywords(query: Mapping[str, str]) -> dict[str, Any]:
     return keywords
 
 
-class AzureSdkBackend(Backend):
+class AzureSdkBackend(AzureBackendBase):
     """Azure Face Detect through ``azure.ai.vision.face.FaceClient`` (pip extra ``azure-sdk``).
 
     Every argument may also come from the environment or a config profile (through
@@ -198,6 +195,7 @@ class AzureSdkBackend(Backend):
         from facekit.backends._azure_sdk_glue import NoClientErrorRetryPolicy
 
         sdk_credential, self._auth = _credential(key, credential)
+        self._endpoint_url, self._auth_kind = self._endpoint, self._auth
         enforce_https = bool(client_options.pop("enforce_https", True))
         # azure-core reads enforce_https per call, and only its bearer-token policy consumes it.
         self._call_options: dict[str, Any] = {} if enforce_https or self._auth == "key" else {"enforce_https": False}
@@ -224,45 +222,10 @@ class AzureSdkBackend(Backend):
             self._endpoint, sdk_credential, api_version=self._options.api_version, **client_options
         )
 
-    # -- description ------------------------------------------------------------------------
-    @property
-    def options(self) -> AzureOptions:
-        """The configured model options (per-call options may override them)."""
-        return self._options
-
-    @property
-    def capabilities(self) -> Capabilities:
-        o = self._options
-        return capabilities_for(o.detection_model, o.recognition_model, o.allow_retired_attributes)
-
-    @classmethod
-    def capability_variants(cls) -> dict[str, Capabilities]:
-        """Capabilities per detection model, without credentials (for ``facekit providers``)."""
-        return capability_variants()
-
-    @property
-    def input_spec(self) -> InputSpec:
-        return AZURE_INPUT_SPEC
-
-    def info(self) -> dict[str, Any]:
-        return {
-            "endpoint": self._endpoint,
-            "api_version": self._options.api_version,
-            "detection_model": self._options.detection_model,
-            "recognition_model": self._options.recognition_model,
-            "auth": self._auth,
-        }
-
-    def __repr__(self) -> str:
-        return "AzureSdkBackend(" + ", ".join(f"{k}={v!r}" for k, v in self.info().items()) + ")"
-
     def close(self) -> None:
         self._client.close()
 
     # -- detection --------------------------------------------------------------------------
-    def check_request(self, request: DetectRequest) -> tuple[DetectRequest, list[str]]:
-        return check_azure_request(request, self._options, backend=self.name)
-
     def detect(self, payload: Payload, request: DetectRequest) -> BackendResult:
         options = self._options.with_overrides(request.options)
         keywords = sdk_keywords(build_query(request, options))

@@ -187,22 +187,7 @@ class LocalBackend(Backend):
         return {"max_side": self.engine.max_side, "providers": self.engine.providers or ["CPUExecutionProvider"]}
 
     def detect(self, payload: Payload, request: DetectRequest) -> BackendResult:
-        import numpy as np
-
-        from facekit.local.store import ModelNotAvailable
-
-        if payload.image is None:
-            raise InvalidImageError("the local engine needs decoded pixels")
-        rgb = np.asarray(payload.image, dtype=np.uint8)
-        try:
-            with self._lock:  # sessions are created lazily on first use: create them once
-                self.engine.detector  # noqa: B018 - property creates the session
-            faces = self.engine.detect(rgb, attributes=frozenset(request.attributes))
-        except ModelNotAvailable as exc:
-            raise ModelNotAvailableError(str(exc), provider=self.name) from exc
-        except ValueError as exc:
-            raise InvalidImageError(f"the local engine cannot process this image: {exc}", provider=self.name) from exc
-        return self._result(faces, request)
+        return self.detect_batch([payload], request)[0]
 
     #: Images per :meth:`detect_batch` call made by ``FaceClient.detect_many``.
     batch_size: ClassVar[int] = 8
@@ -228,7 +213,7 @@ class LocalBackend(Backend):
         except ModelNotAvailable as exc:
             raise ModelNotAvailableError(str(exc), provider=self.name) from exc
         except ValueError as exc:
-            raise InvalidImageError(f"the local engine cannot process an image: {exc}", provider=self.name) from exc
+            raise InvalidImageError(f"the local engine cannot process the image: {exc}", provider=self.name) from exc
         return [self._result(faces, request) for faces in batches]
 
     def _result(self, faces: list[LocalFace], request: DetectRequest) -> BackendResult:
