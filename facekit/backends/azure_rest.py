@@ -110,6 +110,19 @@ class AzureBackendBase(Backend):
     (``"key"`` or ``"token"``) in ``__init__``.
     """
 
+    #: Shared by both Azure backends: one environment drives either (Microsoft's quickstarts
+    #: use FACE_ENDPOINT and FACE_APIKEY).
+    env_vars: ClassVar[Mapping[str, tuple[str, ...]]] = {
+        "endpoint": ("FACEKIT_AZURE_ENDPOINT", "FACE_ENDPOINT", "AZURE_FACE_ENDPOINT"),
+        "key": ("FACEKIT_AZURE_KEY", "FACE_APIKEY", "AZURE_FACE_KEY"),
+        "api_version": ("FACEKIT_AZURE_API_VERSION",),
+        "detection_model": ("FACEKIT_AZURE_DETECTION_MODEL",),
+        "recognition_model": ("FACEKIT_AZURE_RECOGNITION_MODEL",),
+        "face_id_time_to_live": ("FACEKIT_AZURE_FACE_ID_TTL",),
+        "allow_retired_attributes": ("FACEKIT_AZURE_ALLOW_RETIRED_ATTRIBUTES",),
+        "timeout": ("FACEKIT_AZURE_TIMEOUT",),
+    }
+
     _options: AzureOptions
     _endpoint_url: str
     _auth_kind: str
@@ -191,16 +204,6 @@ class AzureRestBackend(AzureBackendBase):
 
     name: ClassVar[str] = "azure-rest"
     extra: ClassVar[str | None] = "azure"
-    env_vars: ClassVar[Mapping[str, tuple[str, ...]]] = {
-        "endpoint": ("FACEKIT_AZURE_ENDPOINT", "FACE_ENDPOINT", "AZURE_FACE_ENDPOINT"),
-        "key": ("FACEKIT_AZURE_KEY", "FACE_APIKEY", "AZURE_FACE_KEY"),
-        "api_version": ("FACEKIT_AZURE_API_VERSION",),
-        "detection_model": ("FACEKIT_AZURE_DETECTION_MODEL",),
-        "recognition_model": ("FACEKIT_AZURE_RECOGNITION_MODEL",),
-        "face_id_time_to_live": ("FACEKIT_AZURE_FACE_ID_TTL",),
-        "allow_retired_attributes": ("FACEKIT_AZURE_ALLOW_RETIRED_ATTRIBUTES",),
-        "timeout": ("FACEKIT_AZURE_TIMEOUT",),
-    }
     secret_options: ClassVar[frozenset[str]] = frozenset({"key", "token"})
 
     def __init__(

@@ -138,16 +138,6 @@ class AzureSdkBackend(AzureBackendBase):
 
     name: ClassVar[str] = "azure-sdk"
     extra: ClassVar[str | None] = "azure-sdk"
-    env_vars: ClassVar[Mapping[str, tuple[str, ...]]] = {
-        "endpoint": ("FACEKIT_AZURE_ENDPOINT", "FACE_ENDPOINT", "AZURE_FACE_ENDPOINT"),
-        "key": ("FACEKIT_AZURE_KEY", "FACE_APIKEY", "AZURE_FACE_KEY"),
-        "api_version": ("FACEKIT_AZURE_API_VERSION",),
-        "detection_model": ("FACEKIT_AZURE_DETECTION_MODEL",),
-        "recognition_model": ("FACEKIT_AZURE_RECOGNITION_MODEL",),
-        "face_id_time_to_live": ("FACEKIT_AZURE_FACE_ID_TTL",),
-        "allow_retired_attributes": ("FACEKIT_AZURE_ALLOW_RETIRED_ATTRIBUTES",),
-        "timeout": ("FACEKIT_AZURE_TIMEOUT",),
-    }
     secret_options: ClassVar[frozenset[str]] = frozenset({"key"})
 
     def __init__(
