@@ -187,3 +187,29 @@ def test_s3_access_denied_is_an_authentication_error() -> None:
         with pytest.raises(AuthenticationError, match="s3:GetObject"):
             client.detect("s3://b/k.jpg")
     assert service.requests == []
+
+
+def test_s3_input_is_downloaded_for_a_backend_that_cannot_take_it(s3: Any, s3_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from facekit import DetectRequest, Payload
+
+    bucket = _bucket(s3)
+    upright = Image.new("RGB", (300, 200), (10, 20, 30))
+    stored = upright.transpose(Image.Transpose.ROTATE_90)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    stored.save(buffer, format="JPEG", exif=exif.tobytes())
+    s3.put_object(Bucket=bucket, Key="rotated.jpg", Body=buffer.getvalue())
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_url)  # botocore's standard per-service endpoint variable
+    seen: list[Payload] = []
+
+    def handler(payload: Payload, request: DetectRequest) -> list[Any]:
+        seen.append(payload)
+        return []
+
+    result = FaceClient("fake", handler=handler).detect(f"s3://{bucket}/rotated.jpg")
+    assert seen[0].kind == "bytes"
+    assert (seen[0].width, seen[0].height) == (300, 200)  # upright pixels were sent
+    assert (result.image.source, result.image.width, result.image.exif_orientation) == ("s3", 300, 6)
+    with pytest.raises(InvalidRequestError, match="NoSuchKey|404"):
+        FaceClient("fake", handler=handler).detect(f"s3://{bucket}/missing.jpg")
