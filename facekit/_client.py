@@ -245,9 +245,7 @@ class FaceClient:
         """
         from facekit._batch import detect_many
 
-        return detect_many(
-            self, images, workers=workers, rate_limiter=rate_limiter, progress=progress, **detect_kwargs
-        )
+        return detect_many(self, images, workers=workers, rate_limiter=rate_limiter, progress=progress, **detect_kwargs)
 
     def _prepare(self, source: SourceImage, *, probe_size: bool, fit: bool) -> Payload:
         spec = self._backend.input_spec
@@ -256,17 +254,13 @@ class FaceClient:
 
             if "url" in spec.kinds:
                 if probe_size:
-                    header = probe_url(source.url)
-                    source.format, source.exif_orientation = header.format, header.orientation
-                    source.width, source.height = header.width, header.height
+                    source.apply_header(probe_url(source.url))
             else:
-                source.data = download_url(source.url)
-                source._read_data_header()
+                source.set_data(download_url(source.url))
         elif source.source == "s3" and source.s3 is not None and "s3" not in spec.kinds:
             from facekit._fetch import download_s3_object
 
-            source.data = download_s3_object(source.s3)
-            source._read_data_header()
+            source.set_data(download_s3_object(source.s3))
         return prepare_payload(source, spec, fit=fit, backend=self.provider)
 
 

@@ -221,6 +221,16 @@ class SourceImage:
                 "max_pixels to FaceClient(...) or detect(...)"
             )
 
+    def apply_header(self, header: HeaderInfo) -> None:
+        """Record what an image header told: format, EXIF orientation and upright size."""
+        self.format, self.exif_orientation = header.format, header.orientation
+        self.width, self.height = header.width, header.height
+
+    def set_data(self, data: bytes) -> None:
+        """Attach fetched bytes (a downloaded URL or S3 object) and read their header."""
+        self.data = data
+        self._read_data_header()
+
     def _read_data_header(self) -> None:
         assert self.data is not None
         if not self.data:
@@ -229,10 +239,10 @@ class SourceImage:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
                 with Image.open(io.BytesIO(self.data)) as opened:
-                    self.format = opened.format
                     self._check_pixels(opened.width, opened.height)
-                    self.exif_orientation = _orientation_of(opened)
-                    stored = (opened.width, opened.height)
+                    header = HeaderInfo(
+                        opened.format or "UNKNOWN", opened.width, opened.height, _orientation_of(opened)
+                    )
         except Image.DecompressionBombError as exc:
             raise InvalidImageError(
                 f"image declares more pixels than the decompression-bomb guard allows: {exc}"
@@ -249,10 +259,7 @@ class SourceImage:
                 f"cannot read the image: unknown or corrupt format (first bytes {self.data[:8]!r}); "
                 "facekit reads JPEG, PNG, GIF, BMP, WEBP, TIFF and the other formats Pillow supports"
             ) from exc
-        if self.exif_orientation in _SWAPPING_ORIENTATIONS:
-            self.height, self.width = stored
-        else:
-            self.width, self.height = stored
+        self.apply_header(header)
 
     # -- pixels ---------------------------------------------------------------
     @property
@@ -268,8 +275,6 @@ class SourceImage:
                 longer side is at least ``max_side`` (faster for huge photos). The caller
                 must read the returned size.
         """
-        if self._upright is not None and max_side is None:
-            return self._upright
         if self._upright is not None:
             return self._upright
         if self.data is None:
