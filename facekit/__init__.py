@@ -33,6 +33,7 @@ from facekit._client import FaceClient, FacekitWarning
 from facekit._errors import (
     AuthenticationError,
     ConfigurationError,
+    DeadlineExceededError,
     FacekitError,
     ImageSizeUnknownError,
     InvalidImageError,
@@ -68,6 +69,7 @@ __all__ = [
     "BooleanAttribute",
     "BoundingBox",
     "ConfigurationError",
+    "DeadlineExceededError",
     "DetectRequest",
     "DetectionResult",
     "EmotionScores",

@@ -238,6 +238,7 @@ def _run_chunk(
     probe_size = bool(options.pop("probe_size", False))
     fit = options.pop("fit", None)
     color_order = options.pop("color_order", "rgb")
+    deadline = options.pop("deadline", ...)
     prepared: list[tuple[int, Any, Any, Any]] = []
     failures: dict[int, Exception] = {}
     request = checked = None
@@ -250,8 +251,9 @@ def _run_chunk(
     if request is not None and checked is not None:
         for index, image in chunk:
             try:
-                source = open_image(image, color_order=color_order, max_pixels=client.max_pixels)
-                payload = client._prepare(source, probe_size=probe_size, fit=client.fit if fit is None else fit)
+                with client.call_limits(deadline):
+                    source = open_image(image, color_order=color_order, max_pixels=client.max_pixels)
+                    payload = client._prepare(source, probe_size=probe_size, fit=client.fit if fit is None else fit)
             except Exception as exc:
                 failures[index] = exc
                 continue
@@ -261,7 +263,8 @@ def _run_chunk(
         try:
             if rate_limiter is not None:
                 rate_limiter.acquire()
-            outputs = batch_method([payload for _, _, _, payload in prepared], checked)
+            with client.call_limits(deadline):
+                outputs = batch_method([payload for _, _, _, payload in prepared], checked)
             if len(outputs) != len(prepared):
                 outputs = None
         except Exception:

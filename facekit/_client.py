@@ -6,6 +6,7 @@ import inspect
 import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from facekit._config import (
@@ -17,7 +18,7 @@ from facekit._config import (
     merge_options,
     options_from_env,
 )
-from facekit._errors import ConfigurationError
+from facekit._errors import ConfigurationError, InvalidRequestError
 from facekit._image import (
     DEFAULT_MAX_PIXELS,
     ColorOrder,
@@ -27,8 +28,18 @@ from facekit._image import (
     open_image,
     prepare_payload,
 )
+from facekit._limits import (
+    DEFAULT_DEADLINE,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_RESPONSE_FACES,
+    CallLimits,
+    call_limits,
+    parse_deadline,
+    parse_positive_int,
+)
 from facekit._models import DetectionResult, DetectRequest, Face, ImageInfo
 from facekit._registry import get_backend_class, resolve_name
+from facekit._validate import validate_faces
 from facekit._vocabulary import normalize_attribute_names
 from facekit.backends._base import Backend, BackendResult, Capabilities
 
@@ -38,7 +49,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FaceClient", "FacekitWarning"]
 
-_CLIENT_OPTIONS = ("strict", "max_pixels", "fit")
+_CLIENT_OPTIONS = ("strict", "max_pixels", "fit", "deadline", "max_response_bytes", "max_response_faces")
 
 
 class FacekitWarning(UserWarning):
@@ -100,6 +111,23 @@ class FaceClient:
         self.strict: bool = bool(client_options.get("strict", True))
         self.fit: bool = bool(client_options.get("fit", True))
         self.max_pixels: int = int(client_options.get("max_pixels", DEFAULT_MAX_PIXELS))
+        try:
+            self.deadline: float | None = parse_deadline(client_options.get("deadline", DEFAULT_DEADLINE))
+        except InvalidRequestError as exc:
+            raise ConfigurationError(exc.message) from exc
+        self.max_response_bytes: int = parse_positive_int(
+            client_options.get("max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES), name="max_response_bytes"
+        )
+        self.max_response_faces: int = parse_positive_int(
+            client_options.get("max_response_faces", DEFAULT_MAX_RESPONSE_FACES), name="max_response_faces"
+        )
+
+    def call_limits(self, deadline: float | object | None = ...) -> AbstractContextManager[CallLimits]:
+        """The bounds of one call: ``deadline`` seconds (default: the client's), answer size and faces."""
+        seconds = self.deadline if deadline is ... else parse_deadline(deadline)
+        return call_limits(
+            seconds, max_response_bytes=self.max_response_bytes, max_response_faces=self.max_response_faces
+        )
 
     @classmethod
     def from_env(cls, **overrides: Any) -> FaceClient:
@@ -172,6 +200,7 @@ class FaceClient:
         fit: bool | None = None,
         probe_size: bool = False,
         color_order: ColorOrder = "rgb",
+        deadline: float | object | None = ...,
         **options: Any,
     ) -> DetectionResult:
         """Detect faces in one image.
@@ -190,6 +219,9 @@ class FaceClient:
             probe_size: For URL inputs sent as URLs, read the image header (a bounded ranged
                 request) so that the result knows the image size.
             color_order: Channel order of numpy inputs, ``"rgb"`` or ``"bgr"``.
+            deadline: Total seconds for this call, downloads and retries included (default: the
+                client's ``deadline``, 120 s); None for none. Past it:
+                :class:`~facekit.DeadlineExceededError`.
             **options: Backend-specific per-call options.
 
         Returns:
@@ -201,9 +233,10 @@ class FaceClient:
         checked, notes = self._backend.check_request(request)
         for note in notes:
             warnings.warn(note, FacekitWarning, stacklevel=2)
-        source = open_image(image, color_order=color_order, max_pixels=self.max_pixels)
-        payload = self._prepare(source, probe_size=probe_size, fit=self.fit if fit is None else fit)
-        output = self._backend.detect(payload, checked)
+        with self.call_limits(deadline):
+            source = open_image(image, color_order=color_order, max_pixels=self.max_pixels)
+            payload = self._prepare(source, probe_size=probe_size, fit=self.fit if fit is None else fit)
+            output = self._backend.detect(payload, checked)
         return assemble_result(
             provider=self.provider, source=source, payload=payload, request=request, output=output, notes=notes
         )
@@ -304,8 +337,10 @@ def assemble_result(
     width, height = source.width, source.height
     if (width is None or height is None) and output.image_size is not None:
         width, height = output.image_size
+    sent_width, sent_height = (payload.width, payload.height) if payload.width else (output.image_size or (None, None))
+    valid, invalid_notes = validate_faces(output.faces, width=sent_width, height=sent_height, provider=provider)
     sx, sy = 1.0 / payload.scale_x, 1.0 / payload.scale_y
-    mapped = [_map_face(face, sx, sy, width, height) for face in output.faces]
+    mapped = [_map_face(face, sx, sy, width, height) for face in valid]
     ordered = sorted(mapped, key=lambda face: -face.box.area)
     faces = [face.model_copy(update={"index": index}) for index, face in enumerate(ordered)]
     resized = payload.kind in ("bytes", "pixels") and (payload.scale_x != 1.0 or payload.scale_y != 1.0)
@@ -340,7 +375,7 @@ def assemble_result(
         faces=faces,
         request=request,
         raw=output.raw,
-        warnings=[*notes, *output.warnings, *extra_warnings],
+        warnings=[*notes, *output.warnings, *invalid_notes, *extra_warnings],
         runtime=output.runtime,
     )
     from facekit._draw import ImageRef

@@ -16,6 +16,7 @@ FacekitError                       .provider .status .code .request_id .body (No
 │   └── ServiceUnavailableError    5xx, the service failed or is overloaded
 └── TransportError                 no answer from the service
     ├── RequestTimeoutError        the request timed out (also a builtin ``TimeoutError``)
+    │   └── DeadlineExceededError  the call's total deadline passed (never retried)
     └── NetworkError               connection refused or reset, DNS failure, truncated body
 ```
 
@@ -31,6 +32,7 @@ from typing import Any
 __all__ = [
     "AuthenticationError",
     "ConfigurationError",
+    "DeadlineExceededError",
     "FacekitError",
     "ImageSizeUnknownError",
     "InvalidImageError",
@@ -178,6 +180,10 @@ class TransportError(FacekitError):
 
 class RequestTimeoutError(TransportError, builtins.TimeoutError):
     """The request timed out (connect or read), or the service answered 408."""
+
+
+class DeadlineExceededError(RequestTimeoutError):
+    """The call's total deadline (``deadline=``, retries and downloads included) passed."""
 
 
 class NetworkError(TransportError, builtins.ConnectionError):

@@ -20,11 +20,13 @@ from typing import Final, TypeVar
 import tenacity
 
 from facekit._errors import (
+    DeadlineExceededError,
     NetworkError,
     RateLimitError,
     RequestTimeoutError,
     ServiceUnavailableError,
 )
+from facekit._limits import current_limits
 
 __all__ = [
     "DEFAULT_INITIAL_BACKOFF",
@@ -35,6 +37,7 @@ __all__ = [
     "RETRYABLE_STATUS_CODES",
     "RetryPolicy",
     "call_with_retries",
+    "fits_deadline",
     "retry_delay",
     "should_retry",
 ]
@@ -90,7 +93,7 @@ def should_retry(error: BaseException, attempt: int, policy: RetryPolicy = Retry
     """
     if attempt > policy.max_retries:
         return False
-    if not isinstance(error, _RETRYABLE):
+    if not isinstance(error, _RETRYABLE) or isinstance(error, DeadlineExceededError):
         return False
     if isinstance(error, RateLimitError) and error.retry_after is not None:
         return error.retry_after <= policy.max_retry_after
@@ -114,20 +117,32 @@ def retry_delay(
     return base * (1.0 + policy.jitter * rng())
 
 
+def fits_deadline(delay: float) -> bool:
+    """True when waiting ``delay`` seconds still leaves time before the current call's deadline."""
+    deadline = current_limits().deadline
+    return deadline is None or delay < deadline.remaining()
+
+
 def call_with_retries(
     call: Callable[[], T],
     policy: RetryPolicy = RetryPolicy(),
     *,
     sleep: Callable[[float], None] = time.sleep,
 ) -> T:
-    """Run ``call`` and retry it per ``policy``; the last error is raised unchanged."""
+    """Run ``call`` and retry it per ``policy``; the last error is raised unchanged.
+
+    Inside a call with a total deadline (:func:`facekit._limits.call_limits`), no retry starts
+    whose wait would end past the deadline: the last error is raised instead.
+    """
 
     def _retry(state: tenacity.RetryCallState) -> bool:
         outcome = state.outcome
         if outcome is None or not outcome.failed:
             return False
         error = outcome.exception()
-        return error is not None and should_retry(error, state.attempt_number, policy)
+        if error is None or not should_retry(error, state.attempt_number, policy):
+            return False
+        return fits_deadline(retry_delay(error, state.attempt_number, policy, rng=lambda: 0.0))
 
     def _wait(state: tenacity.RetryCallState) -> float:
         outcome = state.outcome

@@ -50,6 +50,7 @@ EXPECTED = [
     "RateLimiter",
     "RatioBox",
     "RequestTimeoutError",
+    "DeadlineExceededError",
     "RetryPolicy",
     "S3Location",
     "ServiceUnavailableError",

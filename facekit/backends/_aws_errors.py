@@ -29,7 +29,7 @@ PROVIDER: Final = "aws"
 #: What to tell a user whose credentials are missing or rejected.
 CREDENTIAL_HINT: Final = (
     "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary "
-    "credentials), or AWS_PROFILE / profile= naming a profile in ~/.aws/credentials or ~/.aws/config "
+    "credentials), or AWS_PROFILE / aws_profile= naming a profile in ~/.aws/credentials or ~/.aws/config "
     "(run 'aws sso login' for SSO profiles), or run where an IAM role is available"
 )
 

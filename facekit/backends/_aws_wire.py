@@ -33,7 +33,9 @@ from facekit._attributes import (
     ImageQuality,
     Smile,
 )
+from facekit._errors import ProviderError
 from facekit._geometry import BoundingBox, Point
+from facekit._limits import check_face_count
 from facekit._models import Face
 from facekit._vocabulary import AWS_LANDMARKS
 
@@ -294,18 +296,41 @@ def parse_detect_faces(
 
     Returns:
         The faces in Rekognition's order, and warnings about anything unusual in the response.
+
+    Raises:
+        ProviderError: The response is not a ``DetectFaces`` answer (no ``FaceDetails`` list of
+            objects: botocore turns an HTML page, an empty or cut body into ``{}``), lists more
+            faces than the call accepts, or holds a number that cannot be read.
     """
     attribute_list = None if attributes is None else list(attributes)
     warnings: list[str] = []
     faces: list[Face] = []
-    details = response.get("FaceDetails") or []
-    for number, detail in enumerate(details if isinstance(details, list) else []):
-        if not isinstance(detail, Mapping):
-            continue
-        face = parse_face_detail(
-            detail, width, height, attributes=attribute_list, landmarks=landmarks,
-            where=f"Rekognition face {number}", warnings=warnings,
+    details = response.get("FaceDetails") if isinstance(response, Mapping) else None
+    if not isinstance(details, list) or not all(isinstance(detail, Mapping) for detail in details):
+        raise ProviderError(
+            "Rekognition answered without a FaceDetails list (an empty, cut or non-JSON body, or another "
+            "operation's answer); this is not a DetectFaces answer: check endpoint_url and the network",
+            provider="aws",
+            body=_metadata_free(response),
         )
-        if face is not None:
-            faces.append(face)
+    check_face_count(len(details), provider="aws")
+    try:
+        for number, detail in enumerate(details):
+            face = parse_face_detail(
+                detail, width, height, attributes=attribute_list, landmarks=landmarks,
+                where=f"Rekognition face {number}", warnings=warnings,
+            )
+            if face is not None:
+                faces.append(face)
+    except (OverflowError, TypeError, ValueError) as exc:
+        raise ProviderError(
+            f"Rekognition's answer holds a value facekit cannot read as a number ({type(exc).__name__})",
+            provider="aws",
+        ) from exc
     return faces, warnings
+
+
+def _metadata_free(response: Any) -> Any:
+    if isinstance(response, Mapping):
+        return {key: value for key, value in response.items() if key != "ResponseMetadata"}
+    return None

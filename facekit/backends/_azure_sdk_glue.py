@@ -33,6 +33,7 @@ from azure.core.exceptions import (
 from azure.core.pipeline.policies import RetryPolicy
 
 from facekit._errors import AuthenticationError, FacekitError, NetworkError, ProviderError, RequestTimeoutError
+from facekit._http import transport_failure
 from facekit._retry import DEFAULT_MAX_RETRY_AFTER
 from facekit.backends._azure_wire import map_azure_error, request_id_of
 
@@ -115,14 +116,24 @@ def map_sdk_error(exc: BaseException, response: Any = None, *, provider: str = "
     Returns:
         The error to raise ``from exc``.
     """
-    if isinstance(exc, (ServiceRequestTimeoutError, ServiceResponseTimeoutError)):
-        return RequestTimeoutError(f"the request to Azure timed out: {_detail(exc)}", provider=provider)
+    failure = transport_failure(exc)
+    if isinstance(exc, (ServiceRequestTimeoutError, ServiceResponseTimeoutError)) or failure == "timeout":
+        return RequestTimeoutError(
+            f"Azure did not answer, or stopped sending its answer, in time: {_detail(exc)}; raise timeout= or try again",
+            provider=provider,
+        )
+    if isinstance(exc, IncompleteReadError):
+        return NetworkError(
+            f"Azure's answer was cut short (connection reset or closed mid-body): {_detail(exc)}; try again",
+            provider=provider,
+        )
     if isinstance(exc, ServiceRequestError):
         return NetworkError(f"could not reach Azure (request not sent): {_detail(exc)}", provider=provider)
-    if isinstance(exc, IncompleteReadError):
-        return NetworkError(f"Azure's answer was cut short: {_detail(exc)}", provider=provider)
-    if isinstance(exc, ServiceResponseError):
-        return NetworkError(f"the connection to Azure failed before an answer: {_detail(exc)}", provider=provider)
+    if isinstance(exc, ServiceResponseError) or failure == "network":
+        return NetworkError(
+            f"the connection to Azure failed before or during its answer (reset or closed): {_detail(exc)}; try again",
+            provider=provider,
+        )
     if isinstance(exc, HttpResponseError) and exc.response is not None:
         response = exc.response
     status = getattr(response, "status_code", None)

@@ -55,6 +55,7 @@ from facekit._errors import (
     UnsupportedFeatureError,
 )
 from facekit._geometry import BoundingBox, Point
+from facekit._limits import check_face_count
 from facekit._models import DetectRequest, Face
 from facekit._vocabulary import ATTRIBUTES, AZURE_LANDMARKS
 from facekit.backends._base import Capabilities, check_request
@@ -571,8 +572,22 @@ def normalize_azure_faces(body: Any, *, width: int | None = None, height: int | 
         ProviderError: The body is not a list, or an entry has no ``faceRectangle``.
     """
     if not isinstance(body, list):
-        raise ProviderError(f"Azure's detect response is not a list of faces but {type(body).__name__}", body=body)
-    return [normalize_azure_face(item, width=width, height=height, index=i) for i, item in enumerate(body)]
+        raise ProviderError(
+            f"Azure's detect response is not a list of faces but {type(body).__name__}", body=_excerpt(body)
+        )
+    check_face_count(len(body))
+    try:
+        return [normalize_azure_face(item, width=width, height=height, index=i) for i, item in enumerate(body)]
+    except (OverflowError, TypeError, ValueError) as exc:  # e.g. a 400-digit integer: not a coordinate
+        raise ProviderError(
+            f"Azure's detect response holds a value facekit cannot read as a number ({type(exc).__name__}); "
+            "it is not a Face - Detect answer",
+        ) from exc
+
+
+def _excerpt(body: Any) -> Any:
+    """``body`` for an error's ``body`` attribute: text cut to 2,000 characters."""
+    return body[:2000] if isinstance(body, str) else body
 
 
 def recognition_model_of(body: Any) -> str | None:

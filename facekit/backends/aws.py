@@ -22,12 +22,14 @@ from typing import Any, ClassVar, Final
 from pydantic import SecretStr
 
 from facekit._deps import require
-from facekit._errors import ConfigurationError, InvalidRequestError
+from facekit._errors import ConfigurationError, FacekitError, InvalidRequestError, ProviderError
+from facekit._http import guarded
 from facekit._image import InputSpec, Payload, S3Location
 from facekit._models import DetectRequest
 from facekit._version import __version__
 from facekit._vocabulary import AWS_LANDMARKS
 from facekit.backends._aws_errors import map_botocore_error, map_client_error
+from facekit.backends._aws_guard import guard_client
 from facekit.backends._aws_s3 import S3Image, bucket_region, probe_s3_image
 from facekit.backends._aws_wire import SUPPORTED_ATTRIBUTES, aws_attributes_for, parse_detect_faces
 from facekit.backends._base import Backend, BackendResult, Capabilities
@@ -141,7 +143,10 @@ class RekognitionBackend(Backend):
             client = self._make_client("rekognition", region, endpoint_url)
             self._owned.append(client)
         self._client = client
+        guard_client(client)
         self._s3 = s3_client
+        if s3_client is not None:
+            guard_client(s3_client)
         self._region: str | None = getattr(getattr(client, "meta", None), "region_name", None) or region
 
     # -- construction ----------------------------------------------------------------
@@ -171,7 +176,7 @@ class RekognitionBackend(Backend):
             )
         except ProfileNotFound as exc:
             raise ConfigurationError(
-                f"AWS profile {self._profile!r} not found in ~/.aws/config or ~/.aws/credentials; check profile= "
+                f"AWS profile {self._profile!r} not found in ~/.aws/config or ~/.aws/credentials; check aws_profile= "
                 "or AWS_PROFILE"
             ) from exc
 
@@ -204,6 +209,7 @@ class RekognitionBackend(Backend):
 
                 self._session = boto3.session.Session(region_name=self._region)
             self._s3 = self._make_client("s3", self._region, self._s3_endpoint_url)
+            guard_client(self._s3)
             self._owned.append(self._s3)
         return self._s3
 
@@ -288,13 +294,22 @@ class RekognitionBackend(Backend):
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            response: dict[str, Any] = self._client.detect_faces(Image=image, Attributes=attributes)
+            with guarded("the request to Rekognition", provider=self.name):
+                response: dict[str, Any] = self._client.detect_faces(Image=image, Attributes=attributes)
+        except FacekitError:
+            raise
         except ClientError as exc:
             code = (getattr(exc, "response", None) or {}).get("Error", {}).get("Code")
             hint = self._region_hint(location) if code == "InvalidS3ObjectException" and location else None
             raise map_client_error(exc, s3_hint=hint) from exc
         except BotoCoreError as exc:
             raise map_botocore_error(exc) from exc
+        except Exception as exc:  # botocore's parser on a body of the wrong shape (AttributeError ...)
+            raise ProviderError(
+                f"Rekognition's answer could not be read ({type(exc).__name__}); it is not a DetectFaces answer: "
+                "check endpoint_url and the network",
+                provider=self.name,
+            ) from exc
         return response
 
     def _region_hint(self, location: S3Location) -> str | None:

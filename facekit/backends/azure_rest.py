@@ -27,11 +27,13 @@ from pydantic import SecretStr
 
 from facekit._errors import (
     ConfigurationError,
+    FacekitError,
     InvalidRequestError,
     NetworkError,
     ProviderError,
     RequestTimeoutError,
 )
+from facekit._http import guarded, install_adapter, parse_json, redact_secrets, transport_failure
 from facekit._image import InputSpec, Payload
 from facekit._models import DetectRequest
 from facekit._ratelimit import RateLimiter
@@ -195,7 +197,8 @@ class AzureRestBackend(AzureBackendBase):
         retry: Retry policy (default: 2 retries, backoff 0.5 s doubling, Retry-After honoured up to 60 s).
         rate_limiter: A shared :class:`~facekit.RateLimiter` (e.g. ``RateLimiter.per_minute(20)``
             for the free tier), acquired before every attempt.
-        session: A ``requests.Session`` to use (not closed by :meth:`close`); default: an own one.
+        session: A ``requests.Session`` to use (not closed by :meth:`close`; facekit mounts its
+            deadline-aware adapter on it for http and https); default: an own one.
         sleep: The sleep function used between retries (for tests); default ``time.sleep``.
 
     Raises:
@@ -257,7 +260,7 @@ class AzureRestBackend(AzureBackendBase):
         self._retry = retry or RetryPolicy()
         self._rate_limiter = rate_limiter
         self._own_session = session is None
-        self._session = session or requests.Session()
+        self._session = install_adapter(session or requests.Session())
         self._sleep = sleep if sleep is not None else time.sleep
         self._endpoint_url = self._base
         self._auth_kind = "key" if self._token is None and self._token_provider is None else "token"
@@ -307,17 +310,29 @@ class AzureRestBackend(AzureBackendBase):
         return {"Ocp-Apim-Subscription-Key": self._key.get_secret_value()}
 
     def _post(self, url: str, query: dict[str, str], data: bytes, content_type: str) -> tuple[Any, dict[str, str]]:
-        """One attempt: POST, read the whole body, map failures to the facekit tree."""
+        """One attempt: POST, read the whole body (bounded in time and size), map failures to the tree."""
         headers = {"Content-Type": content_type, "Accept": "application/json", **self._auth_headers()}
         logger.debug("POST %s %s (%d bytes, %s)", url, query, len(data), content_type)
         try:
-            response = self._session.post(url, params=query, data=data, headers=headers, timeout=self._timeout)
-            content = response.content  # a truncated body raises here
-        except requests.Timeout as exc:
-            raise RequestTimeoutError(
-                f"Azure did not answer within the timeout ({self._timeout} s) at {url}", provider=self.name
-            ) from exc
-        except requests.RequestException as exc:
+            with guarded("the request to Azure", provider=self.name):
+                response = self._session.post(url, params=query, data=data, headers=headers, timeout=self._timeout)
+                content = response.content  # read (and size-capped) by the guarded adapter
+        except FacekitError as exc:
+            exc.provider = exc.provider or self.name
+            raise
+        except Exception as exc:  # the seam: whatever requests, urllib3 or the socket raised
+            redact_secrets(exc)
+            failure = transport_failure(exc)
+            if failure == "timeout":
+                raise RequestTimeoutError(
+                    f"Azure did not answer, or stopped sending its answer, within the timeout ({self._timeout} s) "
+                    f"at {url}; raise timeout= or try again",
+                    provider=self.name,
+                ) from exc
+            if failure is None and not isinstance(exc, requests.RequestException):
+                raise ProviderError(
+                    f"the request to Azure at {url} failed ({type(exc).__name__})", provider=self.name
+                ) from exc
             raise NetworkError(
                 f"no usable answer from Azure at {url} ({type(exc).__name__}: connection refused, reset or "
                 "body cut short); check the endpoint and the network",
@@ -325,7 +340,7 @@ class AzureRestBackend(AzureBackendBase):
             ) from exc
         response_headers = dict(response.headers)
         try:
-            body: Any = json.loads(content) if content else None
+            body: Any = parse_json(content) if content else None
         except ValueError:
             body = content.decode("utf-8", "replace")[:2000]
         logger.debug("Azure answered %s (request id %s)", response.status_code, request_id_of(response_headers))
@@ -340,3 +355,4 @@ class AzureRestBackend(AzureBackendBase):
                 body=body,
             )
         return body, response_headers
+

@@ -30,11 +30,13 @@ from typing import Any, ClassVar, Final
 from pydantic import SecretStr
 
 from facekit._deps import require
-from facekit._errors import ConfigurationError, InvalidRequestError, ProviderError, RateLimitError
+from facekit._errors import ConfigurationError, FacekitError, InvalidRequestError, ProviderError, RateLimitError
+from facekit._http import guarded, redact_secrets
 from facekit._image import Payload
+from facekit._limits import current_limits
 from facekit._models import DetectRequest
 from facekit._ratelimit import RateLimiter
-from facekit._retry import DEFAULT_TIMEOUT, RetryPolicy, retry_delay, should_retry
+from facekit._retry import DEFAULT_TIMEOUT, RetryPolicy, fits_deadline, retry_delay, should_retry
 from facekit.backends._azure_wire import (
     DEFAULT_API_VERSION,
     AzureOptions,
@@ -206,8 +208,19 @@ class AzureSdkBackend(AzureBackendBase):
         connect, read = timeouts if isinstance(timeouts, tuple) else (timeouts, timeouts)
         client_options.setdefault("connection_timeout", connect)
         client_options.setdefault("read_timeout", read)
-        if transport is not None:
-            client_options["transport"] = transport
+        if transport is None:
+            from azure.core.pipeline.transport import RequestsTransport
+
+            from facekit._http import guarded_session
+
+            # facekit's own session: each attempt is bounded by the call's deadline and answer size.
+            transport = RequestsTransport(
+                session=guarded_session(),
+                session_owner=True,
+                connection_timeout=client_options["connection_timeout"],
+                read_timeout=client_options["read_timeout"],
+            )
+        client_options["transport"] = transport
         self._client = face.FaceClient(
             self._endpoint, sdk_credential, api_version=self._options.api_version, **client_options
         )
@@ -222,14 +235,14 @@ class AzureSdkBackend(AzureBackendBase):
         if payload.kind == "url" and payload.url:
             url = payload.url
 
-            def call(hook: Any) -> Any:
-                return self._client.detect_from_url(url=url, raw_response_hook=hook, **keywords, **self._call_options)
+            def call(hook: Any, per_call: dict[str, Any]) -> Any:
+                return self._client.detect_from_url(url=url, raw_response_hook=hook, **keywords, **per_call)
 
         elif payload.kind == "bytes" and payload.data is not None:
             data = payload.data
 
-            def call(hook: Any) -> Any:
-                return self._client.detect(data, raw_response_hook=hook, **keywords, **self._call_options)
+            def call(hook: Any, per_call: dict[str, Any]) -> Any:
+                return self._client.detect(data, raw_response_hook=hook, **keywords, **per_call)
 
         else:
             raise InvalidRequestError(f"azure-sdk takes image bytes or a URL, not a {payload.kind!r} payload")
@@ -247,8 +260,8 @@ class AzureSdkBackend(AzureBackendBase):
         runtime = {"api_version": options.api_version, "request_id": request_id_of(headers)}
         return BackendResult(faces=faces, raw=raw, models=models, runtime=runtime)
 
-    def _call_retrying_429(self, call: Callable[[Any], Any]) -> tuple[Any, dict[str, str]]:
-        """Run ``call`` (one SDK call), retrying 429 answers per ``self._retry``."""
+    def _call_retrying_429(self, call: Callable[[Any, dict[str, Any]], Any]) -> tuple[Any, dict[str, str]]:
+        """Run ``call`` (one SDK call), retrying 429 answers per ``self._retry`` within the deadline."""
         attempt = 1
         while True:
             try:
@@ -257,22 +270,31 @@ class AzureSdkBackend(AzureBackendBase):
                 if not self._retry_429 or not should_retry(error, attempt, self._retry):
                     raise
                 delay = retry_delay(error, attempt, self._retry)
+                if not fits_deadline(delay):
+                    raise
                 logger.debug("Azure answered 429; retry %d in %.2f s", attempt, delay)
                 self._sleep(delay)
                 attempt += 1
 
-    def _call_once(self, call: Callable[[Any], Any]) -> tuple[Any, dict[str, str]]:
+    def _call_once(self, call: Callable[[Any, dict[str, Any]], Any]) -> tuple[Any, dict[str, str]]:
         """One SDK call: the error seam (every azure-core exception mapped here, ``from`` it)."""
-        from azure.core.exceptions import AzureError
-
         from facekit.backends._azure_sdk_glue import ResponseRecorder, map_sdk_error
 
         if self._rate_limiter is not None:
             self._rate_limiter.acquire()
         recorder = ResponseRecorder()
+        deadline = current_limits().deadline
+        per_call = dict(self._call_options)
+        if deadline is not None:  # azure-core's own bound on its 5xx retries
+            per_call["timeout"] = max(deadline.remaining(), 0.001)
         try:
-            answer = call(recorder)
-        except (AzureError, ValueError) as exc:  # ValueError: the SDK parsing a non-JSON error body
+            with guarded("the request to Azure", provider=self.name):
+                answer = call(recorder, per_call)
+        except FacekitError as exc:
+            exc.provider = exc.provider or self.name
+            raise
+        except Exception as exc:  # the seam: AzureError, the SDK's ValueError on a non-JSON body, anything else
+            redact_secrets(exc)
             raise map_sdk_error(exc, recorder.response, provider=self.name) from exc
         response = recorder.response
         headers = dict(response.headers) if response is not None else {}
