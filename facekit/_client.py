@@ -98,8 +98,16 @@ class FaceClient:
             profile_name = profile if profile is not None else os.environ.get(ENV_PROFILE) or None
             file_options = load_profile(config_path, profile_name) if config_path else {}
             if profile_name and not config_path:
+                wanted = provider or os.environ.get(ENV_PROVIDER) or ""
+                aws_hint = (
+                    f"; to use the AWS profile {profile_name!r} from ~/.aws/config, pass aws_profile={profile_name!r} "
+                    "(or set AWS_PROFILE)"
+                    if wanted and "aws_profile" in get_backend_class(resolve_name(wanted)).env_vars
+                    else ""
+                )
                 raise ConfigurationError(
-                    f"profile {profile_name!r} given but no config file; pass config= or set {ENV_CONFIG}"
+                    f"profile {profile_name!r} names a profile of a facekit config file, but there is no config file; "
+                    f"pass config= or set {ENV_CONFIG}{aws_hint}"
                 )
             name = provider or os.environ.get(ENV_PROVIDER) or file_options.pop("provider", None) or DEFAULT_PROVIDER
             file_options.pop("provider", None)

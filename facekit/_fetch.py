@@ -8,6 +8,7 @@ from typing import Any
 import requests
 
 from facekit._errors import InvalidImageError, InvalidRequestError, NetworkError, RequestTimeoutError
+from facekit._http import capped_timeout, guarded, guarded_session, transport_failure
 from facekit._image import DEFAULT_DOWNLOAD_TIMEOUT, DEFAULT_MAX_DOWNLOAD_BYTES, HeaderInfo, S3Location, read_header
 
 __all__ = ["download_s3_object", "download_url", "probe_url"]
@@ -31,10 +32,20 @@ def _read_bounded(response: requests.Response, limit: int, *, what: str, truncat
     return b"".join(chunks)[:limit] if truncate else b"".join(chunks)
 
 
+_SESSION: requests.Session | None = None
+
+
+def _default_session() -> requests.Session:
+    global _SESSION
+    if _SESSION is None:
+        _SESSION = guarded_session()
+    return _SESSION
+
+
 def _get(url: str, *, headers: dict[str, str], timeout: Any, session: requests.Session | None) -> requests.Response:
-    getter = session.get if session is not None else requests.get
+    getter = (session or _default_session()).get
     try:
-        response = getter(url, headers=headers, timeout=timeout, stream=True)
+        response = getter(url, headers=headers, timeout=capped_timeout(timeout), stream=True)
     except requests.Timeout as exc:
         raise RequestTimeoutError(f"timed out fetching the image URL {url!r}") from exc
     except requests.RequestException as exc:
@@ -53,12 +64,17 @@ def download_url(
     session: requests.Session | None = None,
 ) -> bytes:
     """Download a whole image, refusing more than ``max_bytes`` bytes."""
-    response = _get(url, headers={}, timeout=timeout, session=session)
-    with response:
-        try:
-            return _read_bounded(response, max_bytes, what=f"the image at {url!r}", truncate=False)
-        except requests.RequestException as exc:
-            raise NetworkError(f"the download of {url!r} was cut off: {type(exc).__name__}") from exc
+    with guarded(f"the download of {url!r}"):
+        response = _get(url, headers={}, timeout=timeout, session=session)
+        with response:
+            try:
+                return _read_bounded(response, max_bytes, what=f"the image at {url!r}", truncate=False)
+            except requests.Timeout as exc:
+                raise RequestTimeoutError(f"the download of {url!r} stalled: {type(exc).__name__}") from exc
+            except requests.RequestException as exc:
+                if transport_failure(exc) == "timeout":
+                    raise RequestTimeoutError(f"the download of {url!r} stalled (read timeout)") from exc
+                raise NetworkError(f"the download of {url!r} was cut off: {type(exc).__name__}") from exc
 
 
 def probe_url(
@@ -74,12 +90,15 @@ def probe_url(
     """
     limit = PROBE_BYTES
     while True:
-        response = _get(url, headers={"Range": f"bytes=0-{limit - 1}"}, timeout=timeout, session=session)
-        with response:
-            try:
-                prefix = _read_bounded(response, limit, what=url, truncate=True)
-            except requests.RequestException as exc:
-                raise NetworkError(f"reading the header of {url!r} failed: {type(exc).__name__}") from exc
+        with guarded(f"the size probe of {url!r}"):
+            response = _get(url, headers={"Range": f"bytes=0-{limit - 1}"}, timeout=timeout, session=session)
+            with response:
+                try:
+                    prefix = _read_bounded(response, limit, what=url, truncate=True)
+                except requests.RequestException as exc:
+                    if transport_failure(exc) == "timeout":
+                        raise RequestTimeoutError(f"reading the header of {url!r} stalled (read timeout)") from exc
+                    raise NetworkError(f"reading the header of {url!r} failed: {type(exc).__name__}") from exc
         header = read_header(prefix)
         if header is not None:
             return header
@@ -101,11 +120,15 @@ def download_s3_object(
         kwargs["VersionId"] = location.version
     from botocore.exceptions import BotoCoreError, ClientError
 
+    from facekit.backends._aws_guard import guard_client
+
+    guard_client(s3)
     try:
-        head = s3.head_object(**kwargs)
-        if int(head.get("ContentLength", 0)) > max_bytes:
-            raise InvalidImageError(f"{location.uri} is larger than {max_bytes:,} bytes")
-        body: bytes = s3.get_object(**kwargs)["Body"].read()
+        with guarded(f"the download of {location.uri}", provider="aws"):
+            head = s3.head_object(**kwargs)
+            if int(head.get("ContentLength", 0)) > max_bytes:
+                raise InvalidImageError(f"{location.uri} is larger than {max_bytes:,} bytes")
+            body: bytes = s3.get_object(**kwargs)["Body"].read()
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
         raise InvalidRequestError(f"cannot read {location.uri}: {code or 'ClientError'}") from exc

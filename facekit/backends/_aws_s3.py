@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-from facekit._errors import AuthenticationError, FacekitError, InvalidImageError, InvalidRequestError
+from facekit._errors import AuthenticationError, FacekitError, InvalidImageError, InvalidRequestError, NetworkError
+from facekit._http import guarded
 from facekit._image import HeaderInfo, S3Location, read_header
 from facekit.backends._aws_errors import PROVIDER, error_details, map_botocore_error
 
@@ -94,16 +95,21 @@ def _get_prefix(s3: Any, location: S3Location, limit: int) -> tuple[bytes, int |
     if location.version:
         kwargs["VersionId"] = location.version
     try:
-        response = s3.get_object(**kwargs)
-        body = response["Body"]
-        try:
-            prefix: bytes = body.read(limit)
-        finally:
-            body.close()
+        with guarded(f"the size probe of {location.uri}", provider="aws"):
+            response = s3.get_object(**kwargs)
+            body = response["Body"]
+            try:
+                prefix: bytes = body.read(limit)
+            finally:
+                body.close()
+    except FacekitError:
+        raise
     except ClientError as exc:
         raise _s3_error(exc, location) from exc
     except BotoCoreError as exc:
         raise map_botocore_error(exc, what="S3") from exc
+    except Exception as exc:  # urllib3 errors from the streamed body, anything else botocore lets through
+        raise NetworkError(f"reading the header of {location.uri} failed ({type(exc).__name__})", provider="aws") from exc
     total: int | None = None
     content_range = str(response.get("ContentRange") or "")
     if "/" in content_range and content_range.rsplit("/", 1)[1].isdigit():
