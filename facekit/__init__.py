@@ -49,9 +49,11 @@ from facekit._errors import (
     TransportError,
     UnsupportedFeatureError,
 )
+from facekit._face_index import FaceIndex, IndexMatch
 from facekit._geometry import BoundingBox, Point, RatioBox
+from facekit._identity import SimilarFaces, SimilarMatch, Verification
 from facekit._image import InputSpec, Payload, S3Location, SourceImage, open_image
-from facekit._models import DetectionResult, DetectRequest, Face, ImageInfo
+from facekit._models import DetectionResult, DetectRequest, Face, FaceEmbedding, ImageInfo
 from facekit._ratelimit import RateLimiter
 from facekit._registry import available_backends, register_backend
 from facekit._retry import RetryPolicy, should_retry
@@ -77,6 +79,8 @@ __all__ = [
     "Face",
     "FaceAttributes",
     "FaceClient",
+    "FaceEmbedding",
+    "FaceIndex",
     "FacekitError",
     "FacekitWarning",
     "FacialHair",
@@ -87,6 +91,7 @@ __all__ = [
     "ImageInfo",
     "ImageQuality",
     "ImageSizeUnknownError",
+    "IndexMatch",
     "InputSpec",
     "InvalidImageError",
     "InvalidRequestError",
@@ -108,10 +113,13 @@ __all__ = [
     "RetryPolicy",
     "S3Location",
     "ServiceUnavailableError",
+    "SimilarFaces",
+    "SimilarMatch",
     "Smile",
     "SourceImage",
     "TransportError",
     "UnsupportedFeatureError",
+    "Verification",
     "__version__",
     "available_backends",
     "open_image",

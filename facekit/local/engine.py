@@ -24,6 +24,7 @@ import numpy.typing as npt
 from facekit.local.age_gender import AGE_CHIP, GENDER_CHIP, GENDER_LABELS, AgeGender
 from facekit.local.align import warp_chips
 from facekit.local.centerface import LANDMARK_NAMES, CenterFace, Detections
+from facekit.local.embedding import FaceEmbedder
 from facekit.local.emotion import EMOTIONS, EmotionModel
 from facekit.local.pose import head_pose
 from facekit.local.quality import assess, face_crops
@@ -124,6 +125,7 @@ class LocalEngine:
         self._detector: CenterFace | None = None
         self._age_gender: AgeGender | None = None
         self._emotion: EmotionModel | None = None
+        self._embedder: FaceEmbedder | None = None
 
     # -- lazily created models ---------------------------------------------------------------
 
@@ -162,6 +164,43 @@ class LocalEngine:
             )
         return self._emotion
 
+    @property
+    def embedder(self) -> FaceEmbedder:
+        """dlib's face recogniser (converted and created on first use)."""
+        if self._embedder is None:
+            self._embedder = FaceEmbedder(
+                self.store.path("dlib_face_recognition_resnet_model_v1.dat"),
+                cache_dirs=[self.store.cache_dir],
+                providers=self.providers,
+                intra_op_threads=self.intra_op_threads,
+            )
+        return self._embedder
+
+    def embeddings(self, images: Sequence[npt.NDArray[Any]], faces: Sequence[Sequence[LocalFace]]) -> list[npt.NDArray[np.float32]]:
+        """128-D descriptors of detected faces, one session run for all of them.
+
+        Args:
+            images: The images the faces were detected in (as given to :meth:`detect_batch`).
+            faces: The faces :meth:`detect_batch` returned for each image.
+
+        Returns:
+            One (len(faces[i]), 128) float32 array per image (see :mod:`facekit.local.embedding`).
+        """
+        chips = [
+            FaceEmbedder.chips(as_rgb(img), np.array([f.landmarks for f in fs], np.float64))
+            for img, fs in zip(images, faces, strict=True)
+            if fs
+        ]
+        if not chips:
+            return [np.zeros((0, 128), np.float32) for _ in faces]
+        vectors = self.embedder.embed(np.concatenate(chips, axis=0))
+        out: list[npt.NDArray[np.float32]] = []
+        start = 0
+        for fs in faces:
+            out.append(vectors[start : start + len(fs)])
+            start += len(fs)
+        return out
+
     # -- introspection -------------------------------------------------------------------
 
     @property
@@ -175,6 +214,8 @@ class LocalEngine:
                 used[which] = list(sess.get_providers())
         if self._emotion is not None:
             used["emotion"] = list(self._emotion.session.get_providers())
+        if self._embedder is not None:
+            used["embedding"] = list(self._embedder.session.get_providers())
         return used
 
     def info(self) -> dict[str, Any]:

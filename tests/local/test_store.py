@@ -20,7 +20,13 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_pinned_table_is_complete() -> None:
-    assert set(PINNED) == {"centerface.onnx", "age-v1.onnx", "gender-v1.onnx", "emotion_model.hdf5"}
+    assert set(PINNED) == {
+        "centerface.onnx",
+        "age-v1.onnx",
+        "gender-v1.onnx",
+        "emotion_model.hdf5",
+        "dlib_face_recognition_resnet_model_v1.dat",
+    }
     for spec in PINNED.values():
         assert len(spec.sha256) == 64 and len(spec.wheel_sha256) == 64
         assert spec.wheel.startswith(spec.package.replace("-", "_") + "-" + spec.version)
