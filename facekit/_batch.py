@@ -253,7 +253,9 @@ def _run_chunk(
             try:
                 with client.call_limits(deadline):
                     source = open_image(image, color_order=color_order, max_pixels=client.max_pixels)
-                    payload = client._prepare(source, probe_size=probe_size, fit=client.fit if fit is None else fit)
+                    payload = client._prepare(
+                        source, probe_size=probe_size, fit=client.fit if fit is None else fit, request=checked
+                    )
             except Exception as exc:
                 failures[index] = exc
                 continue

@@ -250,7 +250,9 @@ class FaceClient:
             warnings.warn(note, FacekitWarning, stacklevel=2)
         with self.call_limits(deadline):
             source = open_image(image, color_order=color_order, max_pixels=self.max_pixels)
-            payload = self._prepare(source, probe_size=probe_size, fit=self.fit if fit is None else fit)
+            payload = self._prepare(
+                source, probe_size=probe_size, fit=self.fit if fit is None else fit, request=checked
+            )
             output = self._backend.detect(payload, checked)
         return assemble_result(
             provider=self.provider, source=source, payload=payload, request=request, output=output, notes=notes
@@ -386,8 +388,10 @@ class FaceClient:
             image_sizes=out.image_sizes,
         )
 
-    def _prepare(self, source: SourceImage, *, probe_size: bool, fit: bool) -> Payload:
-        spec = self._backend.input_spec
+    def _prepare(
+        self, source: SourceImage, *, probe_size: bool, fit: bool, request: DetectRequest | None = None
+    ) -> Payload:
+        spec = self._backend.input_spec if request is None else self._backend.input_spec_for(request)
         if source.source == "url" and source.url is not None:
             from facekit._fetch import download_url, probe_url
 

@@ -293,6 +293,36 @@ class SourceImage:
             self._upright = upright
         return upright
 
+    def upright_at_least(self, width: int, height: int) -> Image.Image:
+        """Decode the upright image at the smallest scale that is at least ``width`` x ``height``.
+
+        JPEG is decoded with DCT scaling (1/2, 1/4 or 1/8), the factor chosen from both sides
+        of the target in the stored orientation, so a landscape photo is reduced as much as
+        its shorter side allows; other formats are decoded whole. Nothing is cached.
+
+        Args:
+            width: Smallest width wanted, pixels of the upright image.
+            height: Smallest height wanted, pixels of the upright image.
+
+        Returns:
+            The upright image (EXIF applied); callers read its size.
+        """
+        if self._upright is not None:
+            return self._upright
+        if self.data is None:
+            raise InvalidRequestError(f"{self!r} has no pixels yet (a URL or S3 input that was not fetched)")
+        stored = (height, width) if self.exif_orientation in _SWAPPING_ORIENTATIONS else (width, height)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                opened = Image.open(io.BytesIO(self.data))
+                if opened.format == "JPEG" and (stored[0] < opened.width or stored[1] < opened.height):
+                    opened.draft("RGB", stored)
+                opened.load()
+        except Exception as exc:
+            raise InvalidImageError(f"cannot decode the {self.format} image: {exc}") from exc
+        return ImageOps.exif_transpose(opened) if self.needs_rotation else opened
+
     def rgb(self, *, max_side: int | None = None) -> Image.Image:
         """The upright image in RGB (grayscale expanded, alpha composited on white)."""
         return to_rgb(self.upright(max_side=max_side))
@@ -407,6 +437,10 @@ class InputSpec:
         max_bytes: Largest encoded size, bytes.
         min_side: Smallest width and height, pixels.
         max_side: Largest width and height, pixels (for ``pixels``: facekit downsizes above it).
+        exact_size: For ``pixels``: True (default) resizes the image to exactly fit
+            ``max_side``; False hands over the decoded image as it comes out of a scaled
+            decode (JPEG DCT scaling, then an integer box reduction): at least the fitted
+            size and less than twice it, for a backend that resizes it once itself.
     """
 
     kinds: frozenset[str] = frozenset({"bytes"})
@@ -415,6 +449,7 @@ class InputSpec:
     max_bytes: int | None = None
     min_side: int | None = None
     max_side: int | None = None
+    exact_size: bool = True
 
 
 @dataclass(frozen=True)
@@ -516,6 +551,8 @@ def prepare_payload(source: SourceImage, spec: InputSpec, *, fit: bool = True, b
             f"(min {spec.min_side}, max {spec.max_side} pixels); pass fit=True to let facekit rescale it"
         )
     scale_x, scale_y = target_w / width, target_h / height
+    if "pixels" in spec.kinds and not spec.exact_size:
+        return _pixels_at_least(source, (target_w, target_h), (width, height))
     if "pixels" in spec.kinds:
         image = source.rgb(max_side=max(target_w, target_h) if resized else None)
         if image.size != (target_w, target_h):
@@ -531,6 +568,29 @@ def prepare_payload(source: SourceImage, spec: InputSpec, *, fit: bool = True, b
             reencoded=False,
         )
     return _fit_bytes(source, spec, fit=fit, backend=backend, size=(width, height), target=(target_w, target_h))
+
+
+def _pixels_at_least(source: SourceImage, target: tuple[int, int], size: tuple[int, int]) -> Payload:
+    """A ``pixels`` payload decoded at the smallest scale that is at least ``target``.
+
+    One scaled decode (see :meth:`SourceImage.upright_at_least`), then, when that is still
+    twice the target or more (formats without scaled decoding), one integer box reduction;
+    the exact resize is left to the backend. ``size`` is the upright image's size.
+    """
+    image = to_rgb(source.upright_at_least(*target))
+    k = min(image.width // max(1, target[0]), image.height // max(1, target[1]))
+    if k >= 2:
+        image = image.reduce(k)
+    return Payload(
+        kind="pixels",
+        image=image,
+        format="RGB",
+        width=image.width,
+        height=image.height,
+        scale_x=image.width / size[0],
+        scale_y=image.height / size[1],
+        reencoded=False,
+    )
 
 
 def _fit_bytes(

@@ -15,9 +15,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, TypeVar
-
-import tenacity
+from typing import TYPE_CHECKING, Final, TypeVar
 
 from facekit._errors import (
     DeadlineExceededError,
@@ -27,6 +25,9 @@ from facekit._errors import (
     ServiceUnavailableError,
 )
 from facekit._limits import current_limits
+
+if TYPE_CHECKING:  # imported on first use: it pulls in asyncio and tornado (about 90 ms)
+    import tenacity
 
 __all__ = [
     "DEFAULT_INITIAL_BACKOFF",
@@ -134,6 +135,7 @@ def call_with_retries(
     Inside a call with a total deadline (:func:`facekit._limits.call_limits`), no retry starts
     whose wait would end past the deadline: the last error is raised instead.
     """
+    import tenacity
 
     def _retry(state: tenacity.RetryCallState) -> bool:
         outcome = state.outcome

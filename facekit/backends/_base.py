@@ -201,6 +201,14 @@ class Backend(abc.ABC):
         """What images this backend accepts (formats, bytes, sides, URL/S3 support)."""
         return InputSpec()
 
+    def input_spec_for(self, request: DetectRequest) -> InputSpec:
+        """What images this backend accepts for one request (default: :attr:`input_spec`).
+
+        Backends whose needs depend on what is asked (the local engine decodes only the
+        resolution detection needs when no attribute is asked) override this.
+        """
+        return self.input_spec
+
     def check_request(self, request: DetectRequest) -> tuple[DetectRequest, list[str]]:
         """Validate ``request`` before anything is sent; backends may add model-specific rules."""
         return check_request(request, self.capabilities, backend=self.name)

