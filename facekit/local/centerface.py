@@ -22,6 +22,7 @@ and ``lm[3, x] < lm[4, x]``. Same order as dlib's and insightface's 5-point sets
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -162,9 +163,9 @@ class CenterFace:
         max_side: Longest side, in pixels, the image is resized to before detection. 640
             keeps it near 16-18 ms on two cores and finds faces down to about 10-12 px at
             that scale. ``None`` runs at the image's own resolution.
-        max_upscale: Smaller images are enlarged towards ``max_side`` by at most this
-            factor (1 never enlarges). Small faces in small photos are then found; the
-            cost is that of a ``max_side`` image.
+        max_upscale: Images at most half of ``max_side`` are enlarged by a whole factor up
+            to this (1 never enlarges). Small faces in small photos are then found; the
+            cost is that of the enlarged image (at most a ``max_side`` one).
         score_threshold: Minimum heatmap score (0..1).
         nms_iou: IoU above which lower-scoring overlapping boxes are dropped.
         providers: onnxruntime execution providers, in order of preference.
@@ -215,9 +216,10 @@ class CenterFace:
     def target_size(self, width: int, height: int, *, max_side: int | None = None) -> tuple[int, int]:
         """Width and height, pixels, that an image of ``width`` x ``height`` is resized to.
 
-        Larger images shrink to ``max_side``; smaller ones grow towards it, by at most
-        :attr:`max_upscale`, so that small faces in small photos reach a size the detector
-        finds (a 12 px face in a 128 px photo becomes 48 px at the default 4x).
+        Larger images shrink to ``max_side``. Images at most half of it grow by the largest
+        whole factor that keeps them within it, at most :attr:`max_upscale`, so that small
+        faces in small photos reach a size the detector finds (a 12 px face in a 128 px photo
+        becomes 48 px at the default 4x); images in between run at their own size.
 
         Args:
             width: Image width, pixels.
@@ -228,8 +230,8 @@ class CenterFace:
         if side is None:
             return width, height
         r = side / max(width, height)
-        if r > 1.0:
-            r = min(r, self.max_upscale)
+        if r > 1.0:  # enlarge by a whole factor, and only images at most half of max_side
+            r = float(math.floor(min(r, self.max_upscale)))
         if r == 1.0:
             return width, height
         return max(1, round(width * r)), max(1, round(height * r))

@@ -122,8 +122,8 @@ class LocalEngine:
         providers: onnxruntime execution providers in order of preference; default CPU.
         intra_op_threads: onnxruntime threads per operator; ``None`` for its default
             (one per physical core).
-        max_upscale: Images smaller than ``max_side`` are enlarged towards it by at most
-            this factor, so that small faces in small photos are found (1: never enlarge).
+        max_upscale: Images at most half of ``max_side`` are enlarged by a whole factor up
+            to this, so that small faces in small photos are found (1: never enlarge).
     """
 
     def __init__(
