@@ -33,7 +33,9 @@ from tests.trust.standin import ACCEPTABLE, FAULTS, FaultPlan, FaultyService
 IMAGE = Path(__file__).resolve().parents[1] / "data" / "grace_hopper.jpg"
 IMAGE_SIZE = (512, 600)
 DEADLINE = 1.5
-SLACK = 0.5
+#: Allowed overrun past the deadline, seconds: the shut connection's error must travel up the stack
+#: (measured 0.01 s on an idle machine; generous for a loaded CI runner).
+SLACK = 1.0
 KEY = "k3y-that-must-never-show-0123456789abcdef"
 
 
@@ -125,11 +127,12 @@ def run_suite(backend: str, calls: int, seed: int) -> dict[str, Any]:
 
 
 def _check(report: dict[str, Any]) -> None:
-    assert report["outside_tree"] == []
-    assert report["key_in_message"] == []
-    assert report["wrong_successes"] == []
-    assert report["late_calls"] == []
-    assert report["retry_after_violations"] == []
+    problems = {
+        name: report[name]
+        for name in ("outside_tree", "key_in_message", "wrong_successes", "late_calls", "retry_after_violations")
+        if report[name]
+    }
+    assert problems == {}, json.dumps(report, indent=2)
     assert report["outcomes"].get("success", 0) > 0  # the stand-in also answers rightly
     assert set(report["faults_injected"]) >= set(FAULTS)  # every kind was injected
 
