@@ -64,7 +64,8 @@ def create_app(
 
     Args:
         provider: Backend answering the requests (``"local"``, ``"azure-rest"``, ``"aws"`` ...).
-        client: A ready :class:`~facekit.FaceClient` (then ``provider`` and ``options`` are unused).
+        client: A ready :class:`~facekit.FaceClient` (then ``provider`` and ``options`` are unused);
+            the caller closes it.
         key: Require ``Ocp-Apim-Subscription-Key: <key>`` on Azure and facekit requests.
         aws_credentials: Access key id -> secret access key; Rekognition requests must then be
             SigV4-signed by one of them (a wrong signature gets ``InvalidSignatureException``).
@@ -93,10 +94,12 @@ def create_app(
         raise ConfigurationError(f"workers and max_queue must be at least 1, got {workers} and {max_queue}")
     if batch_window < 0 or body_timeout <= 0:
         raise ConfigurationError("batch_window must be >= 0 seconds and body_timeout > 0 seconds")
+    owns_client = client is None
     if client is None:
         client = FaceClient(provider, strict=False, **options)
     dispatcher = Dispatcher(
-        client, workers=workers, max_queue=max_queue, batch_window=batch_window, max_batch=max_batch
+        client, workers=workers, max_queue=max_queue, batch_window=batch_window, max_batch=max_batch,
+        owns_client=owns_client,
     )
     settings = ServeSettings(
         key=key or None, aws_credentials=dict(aws_credentials or {}), body_timeout=body_timeout, allow_urls=allow_urls

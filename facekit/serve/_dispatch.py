@@ -60,6 +60,7 @@ class Dispatcher:
         max_queue: Requests admitted at once, waiting or running (default 32).
         batch_window: Seconds a request waits for others to batch with (default 0.005).
         max_batch: Most images per ``detect_batch`` call (default: the backend's ``batch_size``).
+        owns_client: Close ``client`` in :meth:`close` (True when the server built it).
     """
 
     def __init__(
@@ -70,10 +71,12 @@ class Dispatcher:
         max_queue: int = 32,
         batch_window: float = 0.005,
         max_batch: int | None = None,
+        owns_client: bool = True,
     ) -> None:
         if workers < 1 or max_queue < 1 or batch_window < 0:
             raise ValueError("workers and max_queue must be at least 1 and batch_window at least 0")
         self.client = client
+        self._owns_client = owns_client
         self.workers = workers
         self.max_queue = max_queue
         self.batch_window = batch_window
@@ -173,6 +176,7 @@ class Dispatcher:
         return [(item.result, item.error) for item in items]
 
     def close(self) -> None:
-        """Stop the pool (waiting for running work) and close the client."""
+        """Stop the pool (waiting for running work) and close the client if the server built it."""
         self._pool.shutdown(wait=True, cancel_futures=True)
-        self.client.close()
+        if self._owns_client:
+            self.client.close()

@@ -161,11 +161,13 @@ def test_boto3_detect_faces_bytes_default_and_all(server: str, pair_jpeg: bytes,
     everything = client.detect_faces(Image={"Bytes": pair_jpeg}, Attributes=["ALL"])
     direct = local_client.detect(pair_jpeg, attributes="all", landmarks=True)
     width, height = direct.image.width, direct.image.height
+    assert (width, height) == (852, 600)
     assert len(default["FaceDetails"]) == len(everything["FaceDetails"]) == len(direct.faces) == 2
     assert default["ResponseMetadata"]["HTTPStatusCode"] == 200
     for detail, face in zip(default["FaceDetails"], direct.faces, strict=True):
         assert set(detail) == {"BoundingBox", "Landmarks", "Pose", "Confidence"}  # no Quality: not computed
         assert _close(detail["BoundingBox"]["Left"] * width, face.box.left)
+        assert _close(detail["BoundingBox"]["Height"] * height, face.box.height)
         assert _close(detail["Confidence"], face.confidence * 100)
         assert {item["Type"] for item in detail["Landmarks"]} == {"eyeLeft", "eyeRight", "nose", "mouthLeft", "mouthRight"}
     for detail, face in zip(everything["FaceDetails"], direct.faces, strict=True):
