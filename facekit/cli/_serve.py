@@ -40,6 +40,8 @@ def register(sub: Any) -> None:
                         help="requests admitted at once; more get 429 / ThrottlingException (default 32)")
     parser.add_argument("--batch-window-ms", type=float, default=5.0,
                         help="how long a request waits to be batched with others, ms (default 5)")
+    parser.add_argument("--max-batch", type=int, default=None,
+                        help="most images per batched engine call (default: the backend's batch size; 1 disables)")
     parser.add_argument("--no-urls", action="store_true", help="refuse {\"url\": ...} bodies (never fetch URLs)")
     parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     parser.set_defaults(func=run)
@@ -73,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers,
         max_queue=args.max_queue,
         batch_window=args.batch_window_ms / 1000.0,
+        max_batch=args.max_batch,
         allow_urls=not args.no_urls,
         **options,
     )

@@ -1,5 +1,7 @@
 """A real uvicorn server on 127.0.0.1 answering with the real local engine, shared by the module's tests.
 
+The engine is module-scoped so that its memory is released before the rest of the suite.
+
 Skipped when the ``serve`` extra or the model weights are missing, unless FACEKIT_REQUIRE_MODELS
 is set (CI fetches the weights), in which case missing weights fail.
 """
@@ -10,6 +12,7 @@ import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -54,7 +57,7 @@ def pair_jpeg() -> bytes:
     return buffer.getvalue()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def local_client() -> Iterator[object]:
     """facekit's local engine, called directly (the reference the server must match)."""
     _require_models()
@@ -64,12 +67,14 @@ def local_client() -> Iterator[object]:
         yield client
 
 
-@pytest.fixture(scope="session")
-def server() -> Iterator[str]:
-    """The base URL of a server on the local engine, with an Azure key and AWS credentials set."""
-    _require_models()
+@pytest.fixture(scope="module")
+def server(local_client: Any) -> Iterator[str]:
+    """The base URL of a server on the local engine, with an Azure key and AWS credentials set.
+
+    It answers with ``local_client``'s engine: one engine in memory per module, freed after it.
+    """
     from facekit.serve import create_app, running
 
-    app = create_app("local", key=AZURE_KEY, aws_credentials={AWS_KEY_ID: AWS_SECRET})
+    app = create_app(client=local_client, key=AZURE_KEY, aws_credentials={AWS_KEY_ID: AWS_SECRET})
     with running(app) as url:
         yield url
