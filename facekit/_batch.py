@@ -217,20 +217,38 @@ def _batched(
     rate_limiter: RateLimiter | None,
     kwargs: dict[str, Any],
 ) -> Generator[BatchItem, None, None]:
+    """Chunks of ``batch_size`` inputs; the next chunk is read and decoded in a helper thread
+    while the backend runs the current one (decoders and onnxruntime release the GIL)."""
     size = int(getattr(client.backend, "batch_size", DEFAULT_BATCH_SIZE) or DEFAULT_BATCH_SIZE)
     source = enumerate(images)
-    while chunk := list(itertools.islice(source, size)):
-        yield from _run_chunk(client, chunk, batch_method, rate_limiter, kwargs)
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="facekit-prefetch")
+    try:
+        chunk = list(itertools.islice(source, size))
+        ahead = executor.submit(_prepare_chunk, client, chunk, kwargs) if chunk else None
+        while ahead is not None:
+            ready = ahead.result()
+            following = list(itertools.islice(source, size))
+            ahead = executor.submit(_prepare_chunk, client, following, kwargs) if following else None
+            yield from _finish_chunk(client, ready, batch_method, rate_limiter, kwargs)
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
 
 
-def _run_chunk(
-    client: FaceClient,
-    chunk: list[tuple[int, Any]],
-    batch_method: Callable[..., Sequence[Any]],
-    rate_limiter: RateLimiter | None,
-    kwargs: dict[str, Any],
-) -> Iterator[BatchItem]:
-    from facekit._client import FacekitWarning, assemble_result
+@dataclass
+class _PreparedChunk:
+    """One chunk of inputs read, decoded and prepared for the backend."""
+
+    chunk: list[tuple[int, Any]]
+    start: float
+    request: Any
+    checked: Any
+    notes: list[str]
+    prepared: list[tuple[int, Any, Any, Any]]
+    failures: dict[int, Exception]
+    deadline: Any
+
+
+def _prepare_chunk(client: FaceClient, chunk: list[tuple[int, Any]], kwargs: dict[str, Any]) -> _PreparedChunk:
     from facekit._image import open_image
 
     start = time.monotonic()
@@ -260,6 +278,20 @@ def _run_chunk(
                 failures[index] = exc
                 continue
             prepared.append((index, image, source, payload))
+    return _PreparedChunk(chunk, start, request, checked, notes, prepared, failures, deadline)
+
+
+def _finish_chunk(
+    client: FaceClient,
+    ready: _PreparedChunk,
+    batch_method: Callable[..., Sequence[Any]],
+    rate_limiter: RateLimiter | None,
+    kwargs: dict[str, Any],
+) -> Iterator[BatchItem]:
+    from facekit._client import FacekitWarning, assemble_result
+
+    chunk, start, request, checked, notes = ready.chunk, ready.start, ready.request, ready.checked, ready.notes
+    prepared, failures, deadline = ready.prepared, ready.failures, ready.deadline
     outputs: Sequence[Any] | None = None
     if prepared:
         try:

@@ -320,26 +320,16 @@ class LocalBackend(Backend):
         try:
             with self._lock:
                 self.engine.detector  # noqa: B018 - property creates the session
-            if min_size is None:
-                batches = self.engine.detect_batch(
-                    images,
-                    attributes=frozenset(request.attributes),
-                    score_threshold=opts["score_threshold"],
-                    max_faces=opts["max_faces"],
-                    tile=opts["tile"],
-                )
-            else:  # min_face_size is in the caller's pixels; each payload has its own scale
-                batches = [
-                    self.engine.detect_batch(
-                        [image],
-                        attributes=frozenset(request.attributes),
-                        score_threshold=opts["score_threshold"],
-                        min_face_size=min_size * min(payload.scale_x, payload.scale_y),
-                        max_faces=opts["max_faces"],
-                        tile=opts["tile"],
-                    )[0]
-                    for image, payload in zip(images, payloads, strict=True)
-                ]
+            # min_face_size is in the caller's pixels; each payload has its own scale
+            sizes = [None if min_size is None else min_size * min(p.scale_x, p.scale_y) for p in payloads]
+            batches = self.engine.detect_batch(
+                images,
+                attributes=frozenset(request.attributes),
+                score_threshold=opts["score_threshold"],
+                min_face_size=sizes,
+                max_faces=opts["max_faces"],
+                tile=opts["tile"],
+            )
             vectors = self.engine.embeddings(images, batches) if request.embeddings else None
         except ModelNotAvailable as exc:
             raise ModelNotAvailableError(str(exc), provider=self.name) from exc
@@ -347,7 +337,10 @@ class LocalBackend(Backend):
             raise InvalidImageError(f"the local engine cannot process the image: {exc}", provider=self.name) from exc
         if vectors is None:
             return [self._result(faces, request) for faces in batches]
-        return [self._result(faces, request, [list(map(float, v)) for v in vs]) for faces, vs in zip(batches, vectors, strict=True)]
+        return [
+            self._result(faces, request, [list(map(float, v)) for v in vs])
+            for faces, vs in zip(batches, vectors, strict=True)
+        ]
 
     def _result(
         self, faces: list[LocalFace], request: DetectRequest, vectors: list[list[float]] | None = None

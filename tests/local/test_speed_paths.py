@@ -266,3 +266,33 @@ def test_models_fetch_prepares_the_detector_graph(private_store: ModelStore) -> 
     prepared = Path(lines[-1])
     assert prepared.parent == private_store.cache_dir and PREPARED_TAG in prepared.name
     assert prepared.with_name(prepared.name + ".sha256").is_file()
+
+
+# -- batches: two images at once, the next chunk decoded meanwhile -------------------------------
+
+
+def test_parallel_batch_detection_matches_one_by_one(models: ModelStore, grace: npt.NDArray[np.uint8]) -> None:
+    photo, n = crowd(1280, 720, face_px=40)
+    images = [grace, np.asarray(photo), np.asarray(four_people_128()), grace[:, ::-1]]
+    serial = LocalEngine(store=models, batch_threads=1).detect_batch(images, min_face_size=[None, 30.0, None, None])
+    engine = LocalEngine(store=models)
+    parallel = engine.detect_batch(images, min_face_size=[None, 30.0, None, None])
+    assert [len(f) for f in parallel] == [len(f) for f in serial] == [1, n, 4, 1]
+    for a, b in zip(serial, parallel, strict=True):
+        np.testing.assert_allclose([f.box for f in a], [f.box for f in b], atol=1e-3)
+    assert engine.providers_used["centerface"] == ["CPUExecutionProvider"]
+    with pytest.raises(ValueError, match="min_face_size"):
+        engine.detect_batch(images, min_face_size=[1.0])
+    with pytest.raises(ValueError, match="batch_threads"):
+        LocalEngine(store=models, batch_threads=0)
+
+
+def test_detect_many_prefetch_keeps_order_and_per_item_errors(models: ModelStore, tmp_path: Path) -> None:
+    client = FaceClient("local")
+    good = str(SHARED_DATA / "grace_hopper.jpg")
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff not a jpeg")
+    inputs = [good, str(bad), four_people_128()] * 7  # 21 inputs: three chunks of 8, 8, 5
+    items = list(client.detect_many(inputs, min_face_size=5))
+    assert [i.index for i in items] == list(range(21))
+    assert [len(i.result.faces) if i.ok else None for i in items] == [1, None, 4] * 7
