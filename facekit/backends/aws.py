@@ -32,7 +32,7 @@ from facekit.backends._aws_errors import map_botocore_error, map_client_error
 from facekit.backends._aws_guard import guard_client
 from facekit.backends._aws_s3 import S3Image, bucket_region, probe_s3_image
 from facekit.backends._aws_wire import SUPPORTED_ATTRIBUTES, aws_attributes_for, parse_detect_faces
-from facekit.backends._base import Backend, BackendResult, Capabilities
+from facekit.backends._base import Backend, BackendResult, Capabilities, CompareResult
 
 __all__ = ["MAX_BYTES", "MIN_SIDE", "RekognitionBackend"]
 
@@ -223,6 +223,8 @@ class RekognitionBackend(Backend):
             inputs=frozenset({"bytes", "s3"}),
             max_faces=100,
             notes=_NOTES,
+            verify="compare",
+            find_similar="compare",
         )
 
     @property
@@ -321,6 +323,16 @@ class RekognitionBackend(Backend):
                 "FACEKIT_AWS_REGION), or copy the object to a bucket in that region"
             )
         return None
+
+    def compare_faces(
+        self, source: Payload, target: Payload, *, similarity_threshold: float, quality_filter: str | None
+    ) -> CompareResult:
+        """Rekognition ``CompareFaces`` (see :mod:`facekit.backends._aws_compare`)."""
+        from facekit.backends._aws_compare import compare_faces
+
+        return compare_faces(
+            self, source, target, similarity_threshold=similarity_threshold, quality_filter=quality_filter
+        )
 
     def close(self) -> None:
         """Close the clients this backend made (clients passed in are left open)."""
