@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from facekit import FaceIndex  # noqa: E402
+from facekit import FaceIndex
 
 
 def main() -> None:

@@ -326,6 +326,12 @@ def capabilities_for(
         inputs=frozenset({"bytes", "url"}),
         max_faces=MAX_FACES,
         notes=notes,
+        verify="face_id",
+        find_similar="face_id",
+        identity_note=(
+            "Azure /verify and /findsimilars compare face ids, which need Limited Access approval "
+            f"({LIMITED_ACCESS_URL}); without it Azure answers 403 UnsupportedFeature"
+        ),
     )
 
 

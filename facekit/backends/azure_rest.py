@@ -299,6 +299,32 @@ class AzureRestBackend(AzureBackendBase):
         runtime = {"api_version": options.api_version, "request_id": request_id_of(headers)}
         return BackendResult(faces=faces, raw=body, models=models, runtime=runtime)
 
+    # -- identity (Limited Access) -----------------------------------------------------------
+    def _post_json(self, operation: str, body: dict[str, Any]) -> Any:
+        url = f"{self._base}/face/{self._options.api_version}/{operation}"
+        data = json.dumps(body).encode()
+
+        def attempt() -> tuple[Any, dict[str, str]]:
+            if self._rate_limiter is not None:
+                self._rate_limiter.acquire()
+            return self._post(url, {}, data, "application/json")
+
+        answer, _ = call_with_retries(attempt, self._retry, sleep=self._sleep)
+        return answer
+
+    def verify_face_ids(self, face_id_a: str, face_id_b: str) -> dict[str, Any]:
+        """``POST /face/{version}/verify`` with two face ids (Limited Access)."""
+        from facekit.backends._azure_identity import parse_verify, verify_body
+
+        return parse_verify(self._post_json("verify", verify_body(face_id_a, face_id_b)), provider=self.name)
+
+    def find_similar_face_ids(self, face_id: str, face_ids: list[str], max_candidates: int) -> list[dict[str, Any]]:
+        """``POST /face/{version}/findsimilars`` with ``faceIds`` (Limited Access), mode matchPerson."""
+        from facekit.backends._azure_identity import find_similar_body, parse_find_similar
+
+        body = find_similar_body(face_id, face_ids, max_candidates)
+        return parse_find_similar(self._post_json("findsimilars", body), provider=self.name)
+
     def _auth_headers(self) -> dict[str, str]:
         if self._token_provider is not None:
             provider = self._token_provider

@@ -260,6 +260,40 @@ class AzureSdkBackend(AzureBackendBase):
         runtime = {"api_version": options.api_version, "request_id": request_id_of(headers)}
         return BackendResult(faces=faces, raw=raw, models=models, runtime=runtime)
 
+    # -- identity (Limited Access) -----------------------------------------------------------
+    def verify_face_ids(self, face_id_a: str, face_id_b: str) -> dict[str, Any]:
+        """``FaceClient.verify_face_to_face`` (Limited Access); the wire JSON, checked."""
+        from facekit.backends._azure_identity import parse_verify, verify_body
+
+        body = verify_body(face_id_a, face_id_b)
+
+        def call(hook: Any, per_call: dict[str, Any]) -> Any:
+            return self._client.verify_face_to_face(
+                face_id1=body["faceId1"], face_id2=body["faceId2"], raw_response_hook=hook, **per_call
+            )
+
+        answer, _ = self._call_retrying_429(call)
+        return parse_verify(_wire_json(answer), provider=self.name)
+
+    def find_similar_face_ids(self, face_id: str, face_ids: list[str], max_candidates: int) -> list[dict[str, Any]]:
+        """``FaceClient.find_similar`` with ``face_ids`` (Limited Access), mode matchPerson."""
+        from facekit.backends._azure_identity import find_similar_body, parse_find_similar
+
+        body = find_similar_body(face_id, face_ids, max_candidates)
+
+        def call(hook: Any, per_call: dict[str, Any]) -> Any:
+            return self._client.find_similar(
+                face_id=body["faceId"],
+                face_ids=body["faceIds"],
+                max_num_of_candidates_returned=body["maxNumOfCandidatesReturned"],
+                mode=body["mode"],
+                raw_response_hook=hook,
+                **per_call,
+            )
+
+        answer, _ = self._call_retrying_429(call)
+        return parse_find_similar(_wire_json(answer), provider=self.name)
+
     def _call_retrying_429(self, call: Callable[[Any, dict[str, Any]], Any]) -> tuple[Any, dict[str, str]]:
         """Run ``call`` (one SDK call), retrying 429 answers per ``self._retry`` within the deadline."""
         attempt = 1

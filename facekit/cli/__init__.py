@@ -22,7 +22,7 @@ EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_MISSING, EXIT_PROVIDER = 0, 1, 2, 3, 4
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    from facekit.cli import _detect, _models, _providers, _serve
+    from facekit.cli import _detect, _identity, _models, _providers, _serve
 
     parser = argparse.ArgumentParser(
         prog="facekit",
@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"facekit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (_detect, _providers, _models, _serve):
+    for module in (_detect, _providers, _models, _serve, _identity):
         module.register(sub)
     return parser
 
