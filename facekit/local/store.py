@@ -290,17 +290,18 @@ class ModelStore:
 
     # -- prepared (derived) files -----------------------------------------------------------
 
-    def prepared_name(self, name: str, tag: str) -> str:
+    def prepared_name(self, name: str, tag: str, ext: str | None = None) -> str:
         """File name of the file derived from the pinned ``name`` by the step ``tag``.
 
         The name carries the source's sha256 prefix and the tag, so that a new pin or a new
         preparation step never reuses a stale file: ``centerface.<tag>.<sha256[:16]>.onnx``.
+        ``ext`` replaces the source's extension (e.g. ``"onnx"`` for a converted ``.dat``).
         """
         spec = _spec(name)
-        stem, dot, ext = spec.name.rpartition(".")
-        return f"{stem or ext}.{tag}.{spec.sha256[:16]}.{ext if dot else 'bin'}"
+        stem, dot, own = spec.name.rpartition(".")
+        return f"{stem or own}.{tag}.{spec.sha256[:16]}.{ext or (own if dot else 'bin')}"
 
-    def prepared(self, name: str, tag: str, build: Callable[[Path], bytes]) -> Path | bytes:
+    def prepared(self, name: str, tag: str, build: Callable[[Path], bytes], ext: str | None = None) -> Path | bytes:
         """Return a file derived once from the pinned file ``name`` (e.g. an edited graph).
 
         The first call runs ``build`` on the verified source and stores the result in the
@@ -312,6 +313,7 @@ class ModelStore:
             name: A key of :data:`PINNED`, the source.
             tag: Names the preparation step and its version (part of the file name).
             build: Turns the verified source's path into the derived bytes.
+            ext: Extension of the derived file (default: the source's).
 
         Returns:
             The cached file's path; or the bytes themselves when no search directory holds a
@@ -320,7 +322,7 @@ class ModelStore:
         Raises:
             ModelNotAvailable: The source is missing and could not be fetched.
         """
-        fname = self.prepared_name(name, tag)
+        fname = self.prepared_name(name, tag, ext)
         for d in self.search_dirs():
             if self._check_prepared(d / fname):
                 return d / fname

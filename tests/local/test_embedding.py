@@ -16,8 +16,8 @@ import onnx
 import onnxruntime as ort
 import pytest
 
-from facekit.local.dlib_to_onnx import UnsupportedDlibModel, convert_dlib_resnet, read_dlib_resnet
-from facekit.local.embedding import TEMPLATE_150, FaceEmbedder, converted_model
+from facekit.local.dlib_to_onnx import CONVERTER_VERSION, UnsupportedDlibModel, convert_dlib_resnet, read_dlib_resnet
+from facekit.local.embedding import PREPARED_TAG, TEMPLATE_150, FaceEmbedder, prepared_embedding_model
 from facekit.local.store import ModelStore
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -74,15 +74,21 @@ def test_onnx_matches_dlib_forward_pass(onnx_bytes: bytes) -> None:
     assert min(np.abs(a - b).max() for a, b in combinations(want, 2)) > 0.05
 
 
-def test_conversion_is_cached(dat: Path, tmp_path: Path) -> None:
+def test_conversion_is_prepared_once_in_the_cache(dat: Path, tmp_path: Path) -> None:
     import shutil
 
-    local = tmp_path / dat.name
-    shutil.copy(dat, local)
-    first = converted_model(local)
-    cached = sorted(p.name for p in tmp_path.glob("*.onnx"))
-    assert len(cached) == 1 and cached[0].startswith("dlib_face_recognition_resnet_model_v1.")
-    assert converted_model(local) == first
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(dat, src / dat.name)
+    store = ModelStore(src, cache_dir=tmp_path / "cache", allow_fetch=False)
+    first = prepared_embedding_model(store)
+    assert isinstance(first, Path) and first.parent == tmp_path / "cache"
+    assert PREPARED_TAG in first.name and first.with_name(first.name + ".sha256").is_file()
+    assert PREPARED_TAG.endswith(str(CONVERTER_VERSION))
+    stamp = first.stat().st_mtime_ns
+    assert prepared_embedding_model(ModelStore(src, cache_dir=tmp_path / "cache", allow_fetch=False)) == first
+    assert first.stat().st_mtime_ns == stamp  # reused, not converted again
+    assert first.read_bytes() == convert_dlib_resnet(dat).SerializeToString()
 
 
 def test_template_is_dlibs_chip_layout() -> None:
@@ -106,3 +112,23 @@ def test_aligned_chips_of_real_faces(engine: object, astronaut: np.ndarray) -> N
     (vec,) = engine.embeddings([astronaut], [[face]])
     want = ref["descriptors"][names.index("tests/local/data/astronaut.jpg")]
     assert np.linalg.norm(vec[0] - want) < 0.05
+
+
+def test_embedding_at_run_time_needs_no_onnx(models: ModelStore) -> None:
+    import subprocess
+    import sys
+
+    prepared_embedding_model(models)  # as `facekit models fetch` does
+    code = (
+        "import sys, numpy as np\n"
+        "from facekit.local.engine import LocalEngine\n"
+        "from facekit.local.store import ModelStore\n"
+        "chips = np.load(sys.argv[1])['chips']\n"
+        "vec = LocalEngine(ModelStore(allow_fetch=False)).embedder.embed(chips)\n"
+        "assert vec.shape == (5, 128)\n"
+        "assert 'onnx' not in sys.modules and 'facekit.local.dlib_to_onnx' not in sys.modules, 'onnx imported'\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", code, str(DATA / "dlib_reference.npz")], capture_output=True,
+                          text=True, cwd=root, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
