@@ -18,7 +18,6 @@ import binascii
 import io
 import os
 import re
-import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Union
 from urllib.parse import parse_qs, urlsplit
@@ -26,6 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 from PIL import Image, ImageFile, ImageOps
 
 from facekit._errors import InvalidImageError, InvalidRequestError
+from facekit._image_guard import JPEG_MAX_SIDE, check_size, image_errors, read_file_object, read_path
 
 if TYPE_CHECKING:
     import numpy as np
@@ -206,23 +206,26 @@ class SourceImage:
 
     # -- construction helpers -------------------------------------------------
     def _set_from_pil(self, image: Image.Image) -> None:
-        self._check_pixels(image.width, image.height)
-        self.format = image.format
-        self.exif_orientation = _orientation_of(image) if image.format else None
-        upright = ImageOps.exif_transpose(image) if self.exif_orientation not in (None, 1) else image
+        check_size(image.width, image.height, self.max_pixels)
+        if getattr(image, "tile", None) and getattr(image, "fp", True) is None:
+            raise InvalidImageError(
+                "the PIL image's file was closed before its pixels were read (Image.open is lazy); call "
+                "image.load() inside the `with Image.open(...)` block, or pass the path or the bytes"
+            )
+        with image_errors("read the pixels of the PIL image"):
+            image.load()  # a lazily opened image: truncated data or a closed file shows here, not later
+            self.format = image.format
+            self.exif_orientation = _orientation_of(image) if image.format else None
+            upright = ImageOps.exif_transpose(image) if self.exif_orientation not in (None, 1) else image
         self._upright = upright
         self.width, self.height = upright.size
 
     def _check_pixels(self, width: int, height: int) -> None:
-        if width * height > self.max_pixels:
-            raise InvalidImageError(
-                f"image is {width}x{height} = {width * height:,} pixels, more than max_pixels="
-                f"{self.max_pixels:,} (a decompression-bomb guard); if the image is trusted, pass a larger "
-                "max_pixels to FaceClient(...) or detect(...)"
-            )
+        check_size(width, height, self.max_pixels)
 
     def apply_header(self, header: HeaderInfo) -> None:
         """Record what an image header told: format, EXIF orientation and upright size."""
+        check_size(header.width, header.height, None)
         self.format, self.exif_orientation = header.format, header.orientation
         self.width, self.height = header.width, header.height
 
@@ -235,31 +238,24 @@ class SourceImage:
         assert self.data is not None
         if not self.data:
             raise InvalidImageError("the image is empty (0 bytes)")
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-                with Image.open(io.BytesIO(self.data)) as opened:
-                    self._check_pixels(opened.width, opened.height)
-                    header = HeaderInfo(
-                        opened.format or "UNKNOWN", opened.width, opened.height, _orientation_of(opened)
-                    )
-        except Image.DecompressionBombError as exc:
-            raise InvalidImageError(
-                f"image declares more pixels than the decompression-bomb guard allows: {exc}"
-            ) from exc
-        except InvalidImageError:
-            raise
-        except Exception as exc:
-            if _looks_like_base64(self.data):
-                raise InvalidImageError(
-                    "the bytes look like base64 text, not an image; decode them first: "
-                    "client.detect(base64.b64decode(text))"
-                ) from exc
-            raise InvalidImageError(
-                f"cannot read the image: unknown or corrupt format (first bytes {self.data[:8]!r}); "
-                "facekit reads JPEG, PNG, GIF, BMP, WEBP, TIFF and the other formats Pillow supports"
-            ) from exc
+        with (
+            image_errors("read the image header", explain=self._unreadable),
+            Image.open(io.BytesIO(self.data)) as opened,
+        ):
+            self._check_pixels(opened.width, opened.height)
+            header = HeaderInfo(opened.format or "UNKNOWN", opened.width, opened.height, _orientation_of(opened))
         self.apply_header(header)
+
+    def _unreadable(self, exc: Exception) -> str:
+        assert self.data is not None
+        if "truncat" in str(exc).lower():
+            return f"cannot read the image: the data is truncated ({exc}); pass the complete file"
+        if _looks_like_base64(self.data):
+            return "the bytes look like base64 text, not an image; decode them first: client.detect(base64.b64decode(text))"
+        return (
+            f"cannot read the image: unknown or corrupt format (first bytes {self.data[:8]!r}); "
+            "facekit reads JPEG, PNG, GIF, BMP, WEBP, TIFF and the other formats Pillow supports"
+        )
 
     # -- pixels ---------------------------------------------------------------
     @property
@@ -279,16 +275,12 @@ class SourceImage:
             return self._upright
         if self.data is None:
             raise InvalidRequestError(f"{self!r} has no pixels yet (a URL or S3 input that was not fetched)")
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-                opened = Image.open(io.BytesIO(self.data))
-                if max_side is not None and opened.format == "JPEG":
-                    opened.draft("RGB", (max_side, max_side))
-                opened.load()
-        except Exception as exc:
-            raise InvalidImageError(f"cannot decode the {self.format} image: {exc}") from exc
-        upright = ImageOps.exif_transpose(opened) if self.needs_rotation else opened
+        with image_errors(f"decode the {self.format} image"):
+            opened = Image.open(io.BytesIO(self.data))
+            if max_side is not None and opened.format == "JPEG":
+                opened.draft("RGB", (max_side, max_side))
+            opened.load()
+            upright = ImageOps.exif_transpose(opened) if self.needs_rotation else opened
         if max_side is None:
             self._upright = upright
         return upright
@@ -312,16 +304,12 @@ class SourceImage:
         if self.data is None:
             raise InvalidRequestError(f"{self!r} has no pixels yet (a URL or S3 input that was not fetched)")
         stored = (height, width) if self.exif_orientation in _SWAPPING_ORIENTATIONS else (width, height)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-                opened = Image.open(io.BytesIO(self.data))
-                if opened.format == "JPEG" and (stored[0] < opened.width or stored[1] < opened.height):
-                    opened.draft("RGB", stored)
-                opened.load()
-        except Exception as exc:
-            raise InvalidImageError(f"cannot decode the {self.format} image: {exc}") from exc
-        return ImageOps.exif_transpose(opened) if self.needs_rotation else opened
+        with image_errors(f"decode the {self.format} image"):
+            opened = Image.open(io.BytesIO(self.data))
+            if opened.format == "JPEG" and (stored[0] < opened.width or stored[1] < opened.height):
+                opened.draft("RGB", stored)
+            opened.load()
+            return ImageOps.exif_transpose(opened) if self.needs_rotation else opened
 
     def rgb(self, *, max_side: int | None = None) -> Image.Image:
         """The upright image in RGB (grayscale expanded, alpha composited on white)."""
@@ -335,18 +323,23 @@ class SourceImage:
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
-    """Convert any PIL mode to RGB; transparent pixels become white."""
+    """Convert any PIL mode to RGB; transparent pixels become white.
+
+    Raises:
+        InvalidImageError: Pillow cannot convert the mode (e.g. premultiplied ``"La"``).
+    """
     if image.mode == "RGB":
         return image
-    if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGB", rgba.size, (255, 255, 255))
-        background.paste(rgba, mask=rgba.getchannel("A"))
-        return background
-    return image.convert("RGB")
+    with image_errors(f"convert the mode {image.mode!r} image to RGB"):
+        if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
+            rgba = image.convert("RGBA")
+            background = Image.new("RGB", rgba.size, (255, 255, 255))
+            background.paste(rgba, mask=rgba.getchannel("A"))
+            return background
+        return image.convert("RGB")
 
 
-def _from_array(array: Any, color_order: ColorOrder) -> Image.Image:
+def _from_array(array: Any, color_order: ColorOrder, max_pixels: int | None = None) -> Image.Image:
     import numpy as np
 
     arr = np.asarray(array)
@@ -356,10 +349,11 @@ def _from_array(array: Any, color_order: ColorOrder) -> Image.Image:
         )
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[:, :, 0]
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
+        raise InvalidImageError(f"numpy images must be HxW, HxWx3 or HxWx4, got shape {arr.shape}")
+    check_size(arr.shape[1], arr.shape[0], max_pixels)  # before any copy is made
     if arr.ndim == 2:
         return Image.fromarray(np.ascontiguousarray(arr), mode="L")
-    if arr.ndim != 3 or arr.shape[2] not in (3, 4):
-        raise InvalidImageError(f"numpy images must be HxW, HxWx3 or HxWx4, got shape {arr.shape}")
     if color_order == "bgr":
         arr = arr[:, :, [2, 1, 0] + ([3] if arr.shape[2] == 4 else [])]
     elif color_order != "rgb":
@@ -394,7 +388,7 @@ def open_image(
     if isinstance(image, Image.Image):
         return SourceImage(source="pil", image=image, max_pixels=max_pixels)
     if _is_numpy_array(image):
-        return SourceImage(source="array", image=_from_array(image, color_order), max_pixels=max_pixels)
+        return SourceImage(source="array", image=_from_array(image, color_order, max_pixels), max_pixels=max_pixels)
     if isinstance(image, (bytes, bytearray, memoryview)):
         return SourceImage(source="bytes", data=bytes(image), max_pixels=max_pixels)
     if isinstance(image, str) and image.lower().startswith(("http://", "https://")):
@@ -403,22 +397,11 @@ def open_image(
         return SourceImage(source="s3", s3=S3Location.parse(image), max_pixels=max_pixels)
     if isinstance(image, (str, os.PathLike)):
         path = os.fspath(image)
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read()
-        except FileNotFoundError as exc:
-            raise InvalidImageError(f"no such image file: {path!r}") from exc
-        except IsADirectoryError as exc:
-            raise InvalidImageError(f"{path!r} is a directory, not an image file") from exc
-        except OSError as exc:
-            raise InvalidImageError(f"cannot read {path!r}: {exc.strerror}") from exc
-        return SourceImage(source="path", data=data, max_pixels=max_pixels, name=path)
+        return SourceImage(source="path", data=read_path(path), max_pixels=max_pixels, name=path)
     read = getattr(image, "read", None)
     if callable(read):
-        data = read()
-        if isinstance(data, str):
-            raise InvalidImageError("the file object is open in text mode; open it with 'rb'")
-        return SourceImage(source="file", data=bytes(data), max_pixels=max_pixels, name=getattr(image, "name", None))
+        data = read_file_object(read)
+        return SourceImage(source="file", data=data, max_pixels=max_pixels, name=getattr(image, "name", None))
     raise InvalidImageError(
         f"unsupported image input of type {type(image).__name__}; pass a path, bytes, a binary file, "
         "an http(s) URL, an s3:// URI, a PIL image or a numpy array"
@@ -485,20 +468,38 @@ class Payload:
 
 
 def _encode(image: Image.Image, fmt: str, *, quality: int = 95, compress_level: int | None = None) -> bytes:
+    """Encode the (upright, possibly resized) image as ``fmt``.
+
+    Raises:
+        InvalidImageError: The encoder cannot hold the image (JPEG: 65,500 pixels a side) or fails.
+    """
+    if fmt == "JPEG" and max(image.size) > JPEG_MAX_SIDE:
+        raise InvalidImageError(
+            f"the {image.width}x{image.height} image must be re-encoded as JPEG, which holds at most "
+            f"{JPEG_MAX_SIDE:,} pixels a side; crop or resize it first"
+        )
     buffer = io.BytesIO()
-    if fmt == "JPEG":
-        to_rgb(image).save(buffer, format="JPEG", quality=quality)
-    elif fmt == "PNG":
-        png = image if image.mode in ("RGB", "RGBA", "L", "LA") else image.convert("RGBA")
-        png.save(buffer, format="PNG", compress_level=6 if compress_level is None else compress_level)
-    elif fmt == "BMP":
-        to_rgb(image).save(buffer, format="BMP")
-    else:
-        image.save(buffer, format=fmt)
+    with image_errors(f"re-encode the mode {image.mode!r} image as {fmt}"):
+        if fmt == "JPEG":
+            to_rgb(image).save(buffer, format="JPEG", quality=quality)
+        elif fmt == "PNG":
+            png = image if image.mode in ("RGB", "RGBA", "L", "LA") else image.convert("RGBA")
+            png.save(buffer, format="PNG", compress_level=6 if compress_level is None else compress_level)
+        elif fmt == "BMP":
+            to_rgb(image).save(buffer, format="BMP")
+        else:
+            image.save(buffer, format=fmt)
     return buffer.getvalue()
 
 
-def _target_size(width: int, height: int, spec: InputSpec, backend: str) -> tuple[int, int]:
+def _resize(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    with image_errors(f"resize the mode {image.mode!r} image to {size[0]}x{size[1]}"):
+        return image.resize(size, Image.Resampling.LANCZOS)
+
+
+def _target_size(
+    width: int, height: int, spec: InputSpec, backend: str, max_pixels: int | None = None
+) -> tuple[int, int]:
     scale = 1.0
     if spec.max_side is not None and max(width, height) > spec.max_side:
         scale = spec.max_side / max(width, height)
@@ -511,7 +512,14 @@ def _target_size(width: int, height: int, spec: InputSpec, backend: str) -> tupl
             )
     if scale == 1.0:
         return width, height
-    return max(1, round(width * scale)), max(1, round(height * scale))
+    target = max(1, round(width * scale)), max(1, round(height * scale))
+    if scale > 1.0 and max_pixels is not None and target[0] * target[1] > max_pixels:
+        raise InvalidImageError(
+            f"a {width}x{height} image would have to grow to {target[0]}x{target[1]} = "
+            f"{target[0] * target[1]:,} pixels to meet {backend}'s minimum of {spec.min_side} pixels a side, "
+            f"more than max_pixels={max_pixels:,}; crop it to a less elongated shape first"
+        )
+    return target
 
 
 def prepare_payload(source: SourceImage, spec: InputSpec, *, fit: bool = True, backend: str = "the backend") -> Payload:
@@ -543,7 +551,7 @@ def prepare_payload(source: SourceImage, spec: InputSpec, *, fit: bool = True, b
     if width is None or height is None:
         upright = source.upright()
         width, height = upright.size
-    target_w, target_h = _target_size(width, height, spec, backend)
+    target_w, target_h = _target_size(width, height, spec, backend, source.max_pixels)
     resized = (target_w, target_h) != (width, height)
     if resized and not fit:
         raise InvalidImageError(
@@ -625,7 +633,7 @@ def _fit_bytes(
     fmt = "PNG" if (has_alpha or "JPEG" not in spec.formats) and "PNG" in spec.formats else "JPEG"
     if fmt not in spec.formats:
         fmt = sorted(spec.formats)[0]
-    current = upright if target == size else upright.resize(target, Image.Resampling.LANCZOS)
+    current = upright if target == size else _resize(upright, target)
     encoded = _encode(current, fmt)
     quality = 95
     while spec.max_bytes is not None and len(encoded) > spec.max_bytes:
@@ -639,7 +647,7 @@ def _fit_bytes(
                     f"cannot fit the image into {spec.max_bytes:,} bytes for {backend} without going under "
                     f"{spec.min_side} pixels a side"
                 )
-            current = upright.resize(new_size, Image.Resampling.LANCZOS)
+            current = _resize(upright, new_size)
         encoded = _encode(current, fmt, quality=quality)
     if spec.min_bytes is not None and len(encoded) < spec.min_bytes:
         fmt = "BMP" if "BMP" in spec.formats else "PNG"
