@@ -19,7 +19,15 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from facekit._registry import available_backends
-from facekit._vocabulary import ATTRIBUTES, AWS_LANDMARKS, AZURE_LANDMARKS, EMOTIONS, LANDMARKS, LOCAL_LANDMARKS
+from facekit._vocabulary import (
+    ATTRIBUTES,
+    AWS_LANDMARKS,
+    AZURE_LANDMARKS,
+    EMOTIONS,
+    LANDMARKS,
+    LOCAL_LANDMARKS,
+    MESH_LANDMARKS,
+)
 from facekit.cli._providers import _backend_class, capability_variants
 
 HERE = Path(__file__).resolve().parent
@@ -95,13 +103,19 @@ def mappings_markdown() -> str:
     lines = [HEADER, "# Landmark and emotion mappings\n\n",
              "Canonical names are what `Face.landmarks` and `EmotionScores` use. Left and right are the\n"
              "**viewer's** (smaller and larger x in the image), as in Azure Face and Rekognition.\n\n",
-             "## Landmarks\n\n", "| canonical | Azure Face | Rekognition | local engine |\n", "|---|---|---|---|\n"]
+             "## Landmarks\n\n",
+             "The last column: the local engine's face-mesh points behind each name with\n"
+             "`landmarks=\"mesh\"` (MediaPipe's 468-point topology; several points: their mean; see docs/mesh.md).\n\n",
+             "| canonical | Azure Face | Rekognition | local engine | local engine, mesh points |\n",
+             "|---|---|---|---|---|\n"]
     providers = (AZURE_LANDMARKS, AWS_LANDMARKS, LOCAL_LANDMARKS)
     for canonical in LANDMARKS:
         cells = []
         for table in providers:
             names = [f"`{k}`" for k, v in table.items() if v == canonical]
             cells.append(", ".join(names) or "-")
+        idx = MESH_LANDMARKS.get(canonical)
+        cells.append((f"{len(idx)} points (eye contour)" if len(idx) > 2 else ", ".join(map(str, idx))) if idx else "-")
         lines.append(f"| `{canonical}` | " + " | ".join(cells) + " |\n")
     maps = _emotion_maps()
     lines.append("\n## Emotions\n\n")

@@ -49,10 +49,13 @@ class BooleanAttribute(_Model):
     Attributes:
         value: True when the feature is present.
         confidence: Confidence in ``value``, 0..1, or None.
+        derived_from: For facekit-computed values, the measure used (e.g.
+            ``"mesh:eye_aspect_ratio"`` for the local engine); None when the provider returned it.
     """
 
     value: bool
     confidence: float | None = None
+    derived_from: str | None = None
 
 
 class AgeRange(_Model):
@@ -79,8 +82,8 @@ class Smile(_Model):
 
     Attributes:
         intensity: Smile intensity 0..1 (Azure; local engine's derived value).
-        value: True when smiling (Rekognition).
-        confidence: Confidence in ``value``, 0..1 (Rekognition).
+        value: True when smiling (Rekognition; local engine's mouth geometry when the mesh ran).
+        confidence: Confidence in ``value``, 0..1 (Rekognition; local engine's mesh).
         derived_from: Where a facekit-computed value comes from, e.g. ``"emotion.happiness"``
             for the local engine (an approximation: P(happy) is not a smile detector); None when
             the provider returned it.

@@ -7,7 +7,7 @@ import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from facekit._config import (
     DEFAULT_PROVIDER,
@@ -40,7 +40,7 @@ from facekit._limits import (
 from facekit._models import DetectionResult, DetectRequest, Face, ImageInfo
 from facekit._registry import get_backend_class, resolve_name
 from facekit._validate import validate_faces
-from facekit._vocabulary import normalize_attribute_names
+from facekit._vocabulary import normalize_attribute_names, normalize_landmarks_option
 from facekit.backends._base import Backend, BackendResult, Capabilities, CompareResult
 
 if TYPE_CHECKING:
@@ -181,7 +181,7 @@ class FaceClient:
         self,
         *,
         attributes: str | Iterable[str] | None = None,
-        landmarks: bool = False,
+        landmarks: bool | Literal["mesh"] = False,
         face_id: bool = False,
         strict: bool | None = None,
         embeddings: bool = False,
@@ -193,7 +193,7 @@ class FaceClient:
         )
         return DetectRequest(
             attributes=names,
-            landmarks=landmarks,
+            landmarks=normalize_landmarks_option(landmarks),
             face_id=face_id,
             embeddings=embeddings,
             strict=self.strict if strict is None else strict,
@@ -205,7 +205,7 @@ class FaceClient:
         image: ImageInput | SourceImage,
         *,
         attributes: str | Iterable[str] | None = None,
-        landmarks: bool = False,
+        landmarks: bool | Literal["mesh"] = False,
         face_id: bool = False,
         strict: bool | None = None,
         fit: bool | None = None,
@@ -222,7 +222,8 @@ class FaceClient:
                 numpy ``uint8`` array.
             attributes: Canonical attribute names (``facekit.ATTRIBUTES``), provider spellings,
                 or ``"all"``. None: boxes only.
-            landmarks: Return landmarks (canonical names, pixels).
+            landmarks: Return landmarks (canonical names, pixels); ``"mesh"`` for the local
+                engine's 468-point mesh (``Face.mesh``) and every name derived from it.
             face_id: Return provider face ids (Azure Limited Access; off by default).
             strict: Raise :class:`~facekit.UnsupportedFeatureError` for what the backend cannot
                 return (default), or warn and leave it None.
@@ -428,7 +429,10 @@ def _map_face(face: Face, sx: float, sy: float, width: int | None, height: int |
     landmarks = None
     if face.landmarks is not None:
         landmarks = {name: point.scaled(sx, sy) for name, point in face.landmarks.items()}
-    return face.model_copy(update={"box": box, "landmarks": landmarks})
+    mesh = None
+    if face.mesh is not None:
+        mesh = [(x * sx, y * sy, z * sx) for x, y, z in face.mesh]
+    return face.model_copy(update={"box": box, "landmarks": landmarks, "mesh": mesh})
 
 
 def assemble_result(

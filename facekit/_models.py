@@ -57,6 +57,9 @@ class Face(BaseModel):
         attributes: Attributes; each field None unless returned.
         embedding: The face's descriptor (``detect(..., embeddings=True)``, local engine),
             else None. Compare only with descriptors of the same model.
+        mesh: The 468 (x, y, z) points of the local engine's face mesh (``landmarks="mesh"``),
+            pixels of the caller's upright image (z in the x scale, smaller is nearer the
+            camera; MediaPipe's point order); None otherwise.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -68,6 +71,7 @@ class Face(BaseModel):
     landmarks: dict[str, Point] | None = None
     attributes: FaceAttributes = Field(default_factory=FaceAttributes)
     embedding: FaceEmbedding | None = None
+    mesh: list[tuple[float, float, float]] | None = None
 
 
 class ImageInfo(BaseModel):
@@ -109,7 +113,8 @@ class DetectRequest(BaseModel):
     Attributes:
         attributes: Canonical attribute names requested (see ``facekit.ATTRIBUTES``);
             ``("all",)`` for everything the backend can return.
-        landmarks: Whether landmarks were requested.
+        landmarks: Whether landmarks were requested: True, False, or ``"mesh"`` (the local
+            engine's 468-point mesh and the named landmarks derived from it).
         face_id: Whether provider face ids were requested (Azure Limited Access).
         embeddings: Whether face descriptors were requested (``Face.embedding``).
         strict: When True, asking for something the backend cannot return raises
@@ -120,7 +125,7 @@ class DetectRequest(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     attributes: tuple[str, ...] = ()
-    landmarks: bool = False
+    landmarks: bool | Literal["mesh"] = False
     face_id: bool = False
     embeddings: bool = False
     strict: bool = True

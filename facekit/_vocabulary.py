@@ -5,12 +5,13 @@
 
 The per-provider landmark mapping tables live here so that documentation and tests read
 one source: :data:`AZURE_LANDMARKS` (Azure's 27), :data:`AWS_LANDMARKS` (Rekognition's 30)
-and :data:`LOCAL_LANDMARKS` (the local engine's 5).
+and :data:`LOCAL_LANDMARKS` (the local engine's 5), and :data:`MESH_LANDMARKS` (the
+local engine's face mesh indices behind each name with ``landmarks="mesh"``).
 """
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Literal
 
 __all__ = [
     "ATTRIBUTES",
@@ -19,7 +20,9 @@ __all__ = [
     "EMOTIONS",
     "LANDMARKS",
     "LOCAL_LANDMARKS",
+    "MESH_LANDMARKS",
     "normalize_attribute_names",
+    "normalize_landmarks_option",
 ]
 
 #: Canonical attribute names a caller may request (``attributes=[...]``); ``"all"`` asks
@@ -161,10 +164,80 @@ LOCAL_LANDMARKS: Final[dict[str, str]] = {
     "mouth_right": "mouth_right",
 }
 
+_EYE_L: Final = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)
+_EYE_R: Final = (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466)
+
+#: The local engine's face mesh (MediaPipe's 468-point topology): canonical name -> mesh point
+#: indices; the name's point is their mean. Every name of :data:`AZURE_LANDMARKS` and
+#: :data:`AWS_LANDMARKS` is here. The mesh has no iris: pupils are the eye contour's centre.
+MESH_LANDMARKS: Final[dict[str, tuple[int, ...]]] = {
+    # eyes (viewer's left eye = the person's right eye)
+    "left_pupil": _EYE_L,
+    "right_pupil": _EYE_R,
+    "left_eye": _EYE_L,
+    "right_eye": _EYE_R,
+    "left_eye_outer": (33,),
+    "left_eye_inner": (133,),
+    "left_eye_top": (159,),
+    "left_eye_bottom": (145,),
+    "right_eye_inner": (362,),
+    "right_eye_outer": (263,),
+    "right_eye_top": (386,),
+    "right_eye_bottom": (374,),
+    # eyebrows: ends on the brow's mid line (mean of its upper and lower edge), top = upper edge
+    "left_eyebrow_outer": (70, 46),
+    "left_eyebrow_inner": (107, 55),
+    "left_eyebrow_top": (105,),
+    "right_eyebrow_inner": (336, 285),
+    "right_eyebrow_outer": (300, 276),
+    "right_eyebrow_top": (334,),
+    # nose
+    "nose_tip": (1,),
+    "nose_root_left": (193,),
+    "nose_root_right": (417,),
+    "nose_left_alar_top": (102,),
+    "nose_right_alar_top": (331,),
+    "nose_left_alar_out_tip": (64,),
+    "nose_right_alar_out_tip": (294,),
+    "nose_left": (129,),
+    "nose_right": (358,),
+    # mouth
+    "mouth_left": (61,),
+    "mouth_right": (291,),
+    "upper_lip_top": (0,),
+    "upper_lip_bottom": (13,),
+    "under_lip_top": (14,),
+    "under_lip_bottom": (17,),
+    # jaw line (face oval)
+    "jawline_upper_left": (234,),
+    "jawline_mid_left": (172,),
+    "chin_bottom": (152,),
+    "jawline_mid_right": (397,),
+    "jawline_upper_right": (454,),
+}
+
 #: Every canonical landmark name, in a stable order.
 LANDMARKS: Final[tuple[str, ...]] = tuple(
     dict.fromkeys([*AZURE_LANDMARKS.values(), *AWS_LANDMARKS.values(), *LOCAL_LANDMARKS.values()])
 )
+
+
+def normalize_landmarks_option(value: object) -> bool | Literal["mesh"]:
+    """Check the ``landmarks=`` option: ``False``, ``True`` (the backend's points) or ``"mesh"``.
+
+    ``"mesh"`` asks the local engine for its 468-point face mesh (``Face.mesh``) and the named
+    landmarks derived from it.
+
+    Raises:
+        InvalidRequestError: Any other value (``"yes"``, ``1``, ``"Mesh "`` are not accepted).
+    """
+    from facekit._errors import InvalidRequestError
+
+    if value is True or value is False:
+        return value
+    if value == "mesh":
+        return "mesh"
+    raise InvalidRequestError(f"landmarks must be True, False or 'mesh', not {value!r}")
 
 
 def normalize_attribute_names(names: str | list[str] | tuple[str, ...] | None) -> tuple[str, ...]:

@@ -29,6 +29,8 @@ class Capabilities:
     Attributes:
         attributes: Canonical attribute names it can return (see ``facekit.ATTRIBUTES``).
         landmarks: Canonical landmark names it returns; empty when it returns none.
+        mesh_landmarks: Canonical landmark names it returns with ``landmarks="mesh"`` (a face
+            mesh, ``Face.mesh``); empty when it has no mesh.
         face_id: Whether it can return provider face ids.
         inputs: Payload kinds it takes directly (``bytes``, ``url``, ``s3``, ``pixels``).
         max_faces: Most faces returned per image, None for no limit.
@@ -45,6 +47,7 @@ class Capabilities:
 
     attributes: frozenset[str]
     landmarks: frozenset[str] = frozenset()
+    mesh_landmarks: frozenset[str] = frozenset()
     face_id: bool = False
     inputs: frozenset[str] = frozenset({"bytes"})
     max_faces: int | None = None
@@ -145,6 +148,14 @@ def check_request(
             raise UnsupportedFeatureError(message + "; pass strict=False to get None instead", feature=name)
         warnings.append(message + "; left as None")
     landmarks = request.landmarks
+    if landmarks == "mesh" and not capabilities.mesh_landmarks:
+        message = f"{backend} has no face mesh (landmarks='mesh' is the local engine's)"
+        if request.strict:
+            raise UnsupportedFeatureError(
+                message + "; pass landmarks=True, or strict=False to get its own landmarks instead", feature="landmarks"
+            )
+        warnings.append(message + "; returning its own landmarks")
+        landmarks = True
     if landmarks and not capabilities.landmarks:
         message = capabilities.notes.get("landmarks") or f"{backend} cannot return landmarks"
         if request.strict:

@@ -270,10 +270,10 @@ class RekognitionBackend(Backend):
             width, height = payload.width, payload.height
         else:
             raise InvalidRequestError(f"the aws backend cannot send a {payload.kind!r} payload", provider=self.name)
-        attributes = aws_attributes_for(request.attributes, landmarks=request.landmarks)
+        attributes = aws_attributes_for(request.attributes, landmarks=bool(request.landmarks))
         response = self._call(image, attributes, payload.s3)
         faces, warnings = parse_detect_faces(
-            response, width, height, attributes=request.attributes, landmarks=request.landmarks
+            response, width, height, attributes=request.attributes, landmarks=bool(request.landmarks)
         )
         runtime: dict[str, Any] = {"region": self._region, "requested_attributes": attributes}
         if s3_image is not None:

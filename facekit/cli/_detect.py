@@ -50,7 +50,15 @@ def register(sub: Any) -> None:
     parser.add_argument("--config", help="TOML config file (default: FACEKIT_CONFIG)")
     parser.add_argument("--profile", help="profile in the config file (default: FACEKIT_PROFILE)")
     parser.add_argument("--attributes", "-a", help="comma-separated attributes, or 'all'")
-    parser.add_argument("--landmarks", "-l", action="store_true", help="return landmarks")
+    parser.add_argument(
+        "--landmarks",
+        "-l",
+        nargs="?",
+        const=True,
+        default=False,
+        choices=["mesh"],
+        help="return landmarks; --landmarks mesh: the local engine's 468-point face mesh and the names derived from it",
+    )
     parser.add_argument(
         "--strict",
         action=argparse.BooleanOptionalAction,

@@ -88,6 +88,12 @@ def run(args: argparse.Namespace) -> int:
             converted = prepared_embedding_model(store)  # dlib's recogniser as ONNX, once, into the cache
             if not isinstance(converted, bytes):
                 print(converted)
+        if any(path.name == "face_landmark.tflite" for path in paths):
+            from facekit.local.mesh import prepared_mesh_model
+
+            mesh = prepared_mesh_model(store)  # MediaPipe's face mesh as ONNX, once, into the cache
+            if not isinstance(mesh, bytes):
+                print(mesh)
         return 0
     failed = 0
     for name, path, ok in store.verify():

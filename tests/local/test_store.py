@@ -26,6 +26,7 @@ def test_pinned_table_is_complete() -> None:
         "gender-v1.onnx",
         "emotion_model.hdf5",
         "dlib_face_recognition_resnet_model_v1.dat",
+        "face_landmark.tflite",
     }
     for spec in PINNED.values():
         assert len(spec.sha256) == 64 and len(spec.wheel_sha256) == 64
@@ -155,3 +156,24 @@ def test_model_dir_env_wins_over_cache(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setenv("FACEKIT_MODEL_DIR", str(d))
     s = ModelStore(cache_dir=real.parent, allow_fetch=False)
     assert s.path("gender-v1.onnx") == d / "gender-v1.onnx"
+
+
+def test_platform_specific_wheel_is_pinned_to_one_platform() -> None:
+    spec = PINNED["face_landmark.tflite"]
+    assert spec.wheel.endswith("-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl")
+    args = dict(zip(spec.pip_args[::2], spec.pip_args[1::2], strict=True))
+    assert args == {
+        "--platform": "manylinux_2_17_x86_64",
+        "--python-version": "3.12",
+        "--implementation": "cp",
+        "--abi": "cp312",
+    }
+
+
+@pytest.mark.slow
+def test_real_fetch_of_the_pinned_platform_wheel(tmp_path: Path) -> None:
+    """pip downloads the one pinned mediapipe wheel (36 MB) whatever this machine is; one file is kept."""
+    store = ModelStore(cache_dir=tmp_path)
+    (path,) = store.fetch(["face_landmark.tflite"])
+    assert path == tmp_path / "face_landmark.tflite" and path.stat().st_size == PINNED[path.name].size
+    assert [p.name for p in tmp_path.iterdir()] == ["face_landmark.tflite"]
