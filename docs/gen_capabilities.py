@@ -39,7 +39,7 @@ def capabilities_markdown() -> str:
     columns: list[tuple[str, object]] = []
     unknown: list[str] = []
     lines = [HEADER, "# Provider capabilities\n\n",
-             "| backend | extra (`pip install 'facekit[EXTRA]'`) | description |\n", "|---|---|---|\n"]
+             "| backend | extra (`pip install 'facekit-detect[EXTRA]'`) | description |\n", "|---|---|---|\n"]
     for spec in available_backends():
         lines.append(f"| `{spec.name}` | {spec.extra or '(none)'} | {spec.description} |\n")
         variants = capability_variants(spec)

@@ -10,7 +10,7 @@ pixels of the upright image. Face ids need Limited Access approval, so they are 
 
 Usage::
 
-    pip install 'facekit[azure-sdk]'
+    pip install 'facekit-detect[azure-sdk]'
     python examples/azure_sdk_detect.py photo.jpg --endpoint https://<name>.cognitiveservices.azure.com --key <key>
 
 Endpoint and key may instead come from ``FACEKIT_AZURE_ENDPOINT``/``FACE_ENDPOINT`` and

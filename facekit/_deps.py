@@ -11,7 +11,7 @@ __all__ = ["require"]
 
 
 def require(module: str, *, extra: str, feature: str | None = None) -> ModuleType:
-    """Import ``module`` or raise :class:`MissingDependencyError` naming ``pip install 'facekit[extra]'``.
+    """Import ``module`` or raise :class:`MissingDependencyError` naming ``pip install 'facekit-detect[extra]'``.
 
     Args:
         module: Module to import, e.g. ``"boto3"``.

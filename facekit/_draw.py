@@ -88,7 +88,7 @@ class ImageRef:
         raise InvalidRequestError("the result has no image attached; pass image=...")
 
 
-def _image_for(result: DetectionResult, image: Any) -> Image.Image:
+def image_for(result: DetectionResult, image: Any) -> Image.Image:
     if image is None:
         ref = result._image_ref
         if ref is None:
@@ -161,7 +161,7 @@ def draw_result(
     Raises:
         InvalidRequestError: No image is attached and none given, or its size does not match.
     """
-    canvas = _image_for(result, image).copy()
+    canvas = image_for(result, image).copy()
     draw = ImageDraw.Draw(canvas)
     width, height = canvas.size
     stroke = line_width or max(2, round(max(width, height) / 300))
@@ -207,7 +207,7 @@ def crop_faces(result: DetectionResult, image: Any = None, *, margin: float = 0.
     """
     if margin < 0:
         raise InvalidRequestError(f"margin must be >= 0, got {margin}")
-    picture = _image_for(result, image)
+    picture = image_for(result, image)
     width, height = picture.size
     crops: list[Image.Image] = []
     for face in result.faces:

@@ -101,11 +101,13 @@ class ConfigurationError(FacekitError, ValueError):
 class MissingDependencyError(FacekitError, ImportError):
     """A backend needs an optional extra that is not installed.
 
-    The message is the exact command to run, e.g. ``pip install 'facekit[aws]'``.
+    The message is the exact command to run, e.g. ``pip install 'facekit-detect[aws]'``.
     """
 
     def __init__(self, extra: str, *, module: str | None = None, backend: str | None = None) -> None:
-        command = f"pip install 'facekit[{extra}]'"
+        from facekit._version import DISTRIBUTION
+
+        command = f"pip install '{DISTRIBUTION}[{extra}]'"
         what = backend if backend and " " in backend else f"the {backend!r} backend" if backend else "this feature"
         missing = f" ({module} is not installed)" if module else ""
         super().__init__(f"{what} needs an optional extra{missing}; install it with: {command}")

@@ -182,7 +182,7 @@ def result_dataframe(result: DetectionResult) -> Any:
     ``emotion.happiness`` ...); lists (accessories, hair colours) stay Python lists.
 
     Raises:
-        MissingDependencyError: pandas is not installed (``pip install 'facekit[notebook]'``).
+        MissingDependencyError: pandas is not installed (``pip install 'facekit-detect[notebook]'``).
     """
     from facekit._deps import require
 

@@ -9,6 +9,8 @@ A :class:`BoundingBox` keeps ``left, top, width, height`` as floats in pixels of
 
 from __future__ import annotations
 
+import math
+
 from pydantic import BaseModel, ConfigDict
 
 from facekit._errors import ImageSizeUnknownError
@@ -135,6 +137,21 @@ class BoundingBox(BaseModel):
     def xywh(self) -> tuple[float, float, float, float]:
         """``(left, top, width, height)``, pixels."""
         return (self.left, self.top, self.width, self.height)
+
+    def to_int(self, *, clip: bool = False) -> tuple[int, int, int, int]:
+        """Integer corners ``(x1, y1, x2, y2)``, pixels, each rounded to the nearest pixel edge.
+
+        Ready for ``image.crop(box.to_int(clip=True))``, ``array[y1:y2, x1:x2]`` or OpenCV drawing.
+
+        Args:
+            clip: Clip to the image first (needs the image size) so the corners are valid indices.
+
+        Raises:
+            ImageSizeUnknownError: ``clip=True`` and the image size is not known.
+        """
+        box = self.clipped() if clip else self
+        x1, y1, x2, y2 = (math.floor(value + 0.5) for value in box.xyxy)
+        return x1, y1, max(x1, x2), max(y1, y2)
 
     @property
     def area(self) -> float:

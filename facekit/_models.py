@@ -16,9 +16,12 @@ from facekit._attributes import FaceAttributes
 from facekit._geometry import BoundingBox, Point
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
     from PIL import Image
 
     from facekit._draw import ImageRef, LabelFunction
+    from facekit._supervision import SupervisionFaces
 
 __all__ = ["DetectRequest", "DetectionResult", "Face", "FaceEmbedding", "ImageInfo"]
 
@@ -217,10 +220,85 @@ class DetectionResult(BaseModel):
 
         return crop_faces(self, image, margin=margin)
 
+    @property
+    def xyxy(self) -> npt.NDArray[np.float64]:
+        """``(N, 4)`` numpy array of box corners ``x1, y1, x2, y2``, pixels, one row per face.
+
+        Needs numpy (``pip install 'facekit-detect[numpy]'``); ``xyxy.round().astype(int)`` for integers.
+        """
+        from facekit._arrays import xyxy_array
+
+        return xyxy_array(self)
+
+    @property
+    def confidence(self) -> npt.NDArray[np.float64]:
+        """``(N,)`` numpy array of detection confidences 0..1; NaN where the provider gives none (Azure)."""
+        from facekit._arrays import confidence_array
+
+        return confidence_array(self)
+
+    def to_supervision(self) -> SupervisionFaces:
+        """The faces as ``supervision`` objects: ``detections, keypoints, names = result.to_supervision()``.
+
+        ``detections`` is an ``sv.Detections`` (pixel xyxy, confidence, ``data`` with ``index``,
+        ``age``, ``gender``, ``emotion``, ``label``), ``keypoints`` an ``sv.KeyPoints`` (None
+        without landmarks) whose columns are the canonical landmark ``names``.
+        Needs the ``supervision`` extra (``pip install 'facekit-detect[supervision]'``).
+
+        Example:
+            >>> import supervision as sv
+            >>> detections, keypoints, _ = result.to_supervision()
+            >>> frame = sv.BoxAnnotator().annotate(frame, detections)
+        """
+        from facekit._supervision import to_supervision
+
+        return to_supervision(self)
+
+    def aligned_faces(
+        self, image: Any = None, *, size: int = 112, template: Any = "arcface"
+    ) -> list[npt.NDArray[np.uint8]]:
+        """Aligned face chips, one ``(size, size, 3)`` uint8 RGB array per face (5-point similarity transform).
+
+        Args:
+            image: The detected image; None uses the attached one.
+            size: Chip side, pixels (the template is scaled to it).
+            template: ``"arcface"`` (insightface's 112 px template), ``"dlib"`` (dlib's 5-point
+                chip) or a ``(5, 2)`` array of positions in pixels of the chip.
+
+        Raises:
+            InvalidRequestError: A face without the five points (detect with ``landmarks=True``).
+        """
+        from facekit._chips import aligned_faces
+
+        return aligned_faces(self, image, size=size, template=template)
+
+    def anonymize(
+        self,
+        image: Any = None,
+        *,
+        method: str = "blur",
+        shape: str = "ellipse",
+        margin: float = 0.1,
+        strength: float | None = None,
+    ) -> Image.Image:
+        """A copy of the image with every face hidden.
+
+        Args:
+            image: The detected image; None uses the attached one.
+            method: ``"blur"``, ``"pixelate"`` or ``"fill"`` (black).
+            shape: ``"ellipse"`` (tilted with the eye line when landmarks exist) or ``"box"``.
+            margin: Growth of each box on every side, fraction of its size.
+            strength: Blur radius as a fraction of the face size (default 0.2) or pixel blocks
+                across the face (default 8).
+        """
+        from facekit._anonymize import anonymize
+
+        return anonymize(self, image, method=method, shape=shape, margin=margin, strength=strength)
+
     def to_dataframe(self) -> Any:
         """A pandas ``DataFrame``, one row per face, attributes flattened (``emotion.happiness``).
 
-        Needs the ``notebook`` extra (``pip install 'facekit[notebook]'``).
+        Needs the ``notebook`` extra (``pip install 'facekit-detect[notebook]'``).
         """
         from facekit._export import result_dataframe
 

@@ -37,8 +37,8 @@ def test_missing_extra_names_the_exact_pip_command(monkeypatch: pytest.MonkeyPat
     )
     with pytest.raises(MissingDependencyError) as info:
         FaceClient("needs-missing")
-    assert "pip install 'facekit[aws]'" in str(info.value)
-    assert info.value.command == "pip install 'facekit[aws]'"
+    assert "pip install 'facekit-detect[aws]'" in str(info.value)
+    assert info.value.command == "pip install 'facekit-detect[aws]'"
     assert isinstance(info.value, ImportError)
 
 
@@ -83,4 +83,4 @@ def test_real_backends_name_their_extra_when_the_sdk_is_missing(provider: str, b
         "    print(exc.command)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert out.stdout.strip() == f"pip install 'facekit[{extra}]'", out.stderr
+    assert out.stdout.strip() == f"pip install 'facekit-detect[{extra}]'", out.stderr

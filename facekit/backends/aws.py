@@ -85,7 +85,7 @@ class RekognitionBackend(Backend):
 
     Raises:
         ConfigurationError: No region anywhere, an unknown profile, or half a key pair.
-        MissingDependencyError: boto3 is not installed (``pip install 'facekit[aws]'``).
+        MissingDependencyError: boto3 is not installed (``pip install 'facekit-detect[aws]'``).
     """
 
     name: ClassVar[str] = "aws"

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from facekit._registry import BackendSpec, aliases, available_backends
+from facekit._version import DISTRIBUTION
 from facekit.backends._base import Capabilities
 
 __all__ = ["capability_variants", "describe_backends", "register", "run"]
@@ -65,7 +66,7 @@ def describe_backends() -> list[dict[str, Any]]:
                 "aliases": sorted(a for a, target in alias_map.items() if target == spec.name),
                 "extra": spec.extra,
                 "installed": spec.installed,
-                "install": f"pip install 'facekit[{spec.extra}]'" if spec.extra else None,
+                "install": f"pip install '{DISTRIBUTION}[{spec.extra}]'" if spec.extra else None,
                 "description": spec.description,
                 "capabilities": None
                 if variants is None

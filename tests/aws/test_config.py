@@ -98,7 +98,7 @@ def test_missing_boto3_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "boto3", None)
     with pytest.raises(MissingDependencyError) as info:
         RekognitionBackend()
-    assert "pip install 'facekit[aws]'" in str(info.value)
+    assert "pip install 'facekit-detect[aws]'" in str(info.value)
 
 
 def test_import_facekit_and_the_backend_module_load_no_boto3() -> None:

@@ -296,7 +296,7 @@ def test_missing_sdk_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "azure.ai.vision.face", None)
     with pytest.raises(MissingDependencyError) as info:
         AzureSdkBackend(endpoint=ENDPOINT, key=KEY)
-    assert info.value.command == "pip install 'facekit[azure-sdk]'"
+    assert info.value.command == "pip install 'facekit-detect[azure-sdk]'"
 
 
 def test_client_options_reach_the_sdk_client() -> None:

@@ -166,5 +166,5 @@ def test_providers_json_lists_backends_with_capabilities(capsys) -> None:  # typ
     rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
     assert {"local", "azure-rest", "aws", "fake"} <= set(rows)
     assert rows["fake"]["installed"] is True and rows["fake"]["extra"] is None
-    assert rows["aws"]["install"] == "pip install 'facekit[aws]'"
+    assert rows["aws"]["install"] == "pip install 'facekit-detect[aws]'"
     assert "s3" in rows["aws"]["capabilities"]["default"]["inputs"]
