@@ -10,7 +10,7 @@ Example:
 
 Search computes every distance (``|q|^2 + |v|^2 - 2 v.q`` with the squared norms kept), so
 its cost grows linearly with the number of faces: measured in ``docs/identity.md``
-(``benchmarks/identity/index_search.py``). numpy is needed (``pip install 'facekit[local]'``).
+(``benchmarks/identity/index_search.py``). numpy is needed (``pip install 'facekit-detect[local]'``).
 """
 
 from __future__ import annotations

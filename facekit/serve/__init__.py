@@ -10,7 +10,7 @@ Example:
     ...     requests.post(f"{url}/face/v1.0/detect?returnFaceAttributes=age,gender", data=jpeg,
     ...                   headers={"Content-Type": "application/octet-stream"}).json()
 
-Needs the ``serve`` extra (``pip install 'facekit[serve]'``): FastAPI and uvicorn.
+Needs the ``serve`` extra (``pip install 'facekit-detect[serve]'``): FastAPI and uvicorn.
 """
 
 from __future__ import annotations
