@@ -153,8 +153,16 @@ def resolve_name(name: str) -> str:
         key = name.strip().lower().replace("_", "-")
         key = _aliases.get(key, key)
         if key not in _registry:
+            import difflib
+
             known = ", ".join(sorted(_registry))
-            raise ConfigurationError(f"unknown provider {name!r}; known providers: {known}")
+            alias_text = ", ".join(f"{alias} -> {target}" for alias, target in sorted(_aliases.items()))
+            close = difflib.get_close_matches(key, [*_registry, *_aliases], n=1, cutoff=0.6)
+            hint = f"did you mean {_aliases.get(close[0], close[0])!r}? " if close else ""
+            raise ConfigurationError(
+                f"unknown provider {name!r}; {hint}known providers: {known}"
+                + (f" (aliases: {alias_text})" if alias_text else "")
+            )
         return key
 
 

@@ -62,7 +62,9 @@ def _walk(directory: str, recursive: bool) -> Iterator[tuple[str, str]]:
 def _expand_one(argument: str, recursive: bool) -> Iterator[InputEntry]:
     if argument.lower().startswith(("http://", "https://", "s3://")):
         yield InputEntry(argument, _remote_relative(argument))
-    elif os.path.isdir(argument):
+        return
+    argument = os.path.expanduser(argument)  # "~/photos" quoted in a script or a config
+    if os.path.isdir(argument):
         found = False
         for path, relative in _walk(argument, recursive):
             if os.path.splitext(path)[1].lower() in IMAGE_EXTENSIONS:
