@@ -12,7 +12,7 @@ Two strategies, chosen from the backend:
   chunk call raises, the chunk is redone one input at a time so the error lands on the input
   that caused it.
 
-Progress is off by default; ``progress=True`` draws a bar on stderr, or pass a callable
+Progress is off by default; ``progress=True`` draws a ``tqdm`` bar (a widget in Jupyter, else on stderr), or pass a callable
 ``progress(done, total)`` (``total`` is None for iterables without a length).
 """
 
@@ -76,45 +76,41 @@ class BatchItem:
 
 
 class ProgressBar:
-    """A one-line text progress bar (no dependency), redrawn at most every ``interval`` seconds.
+    """A progress bar drawn by ``tqdm`` (a notebook widget in Jupyter when ``auto`` is True).
 
     Args:
         total: Number of inputs, or None when unknown.
-        stream: Where to draw (default ``sys.stderr``).
-        interval: Smallest time between redraws, seconds.
+        stream: Where a text bar is drawn (default ``sys.stderr``).
+        auto: Use ``tqdm.auto`` (a widget in Jupyter, text elsewhere) instead of the text bar.
     """
 
-    def __init__(self, total: int | None, *, stream: IO[str] | None = None, interval: float = 0.1) -> None:
+    def __init__(self, total: int | None, *, stream: IO[str] | None = None, auto: bool = False) -> None:
+        if auto:
+            from tqdm.auto import tqdm
+        else:
+            from tqdm import tqdm
         self.total = total
-        self.stream = stream if stream is not None else sys.stderr
-        self.interval = interval
-        self.failed = 0
-        self._start = time.monotonic()
-        self._last = 0.0
+        self._done = 0
+        self._failed = 0
+        self._bar = tqdm(
+            total=total, file=stream if stream is not None else sys.stderr, unit="image", dynamic_ncols=True
+        )
 
     def update(self, done: int, failed: int = 0, *, force: bool = False) -> None:
-        """Redraw for ``done`` inputs finished, ``failed`` of them failed."""
-        now = time.monotonic()
-        if not force and now - self._last < self.interval:
-            return
-        self._last = now
-        elapsed = max(now - self._start, 1e-9)
-        rate = done / elapsed
-        if self.total:
-            filled = int(30 * done / self.total)
-            bar = "#" * filled + "." * (30 - filled)
-            line = f"[{bar}] {done}/{self.total}"
-        else:
-            line = f"{done} done"
-        failed_text = f", {failed} failed" if failed else ""
-        self.stream.write(f"\r{line} {rate:.1f}/s{failed_text} ")
-        self.stream.flush()
+        """Show ``done`` inputs finished, ``failed`` of them failed."""
+        if failed != self._failed:
+            self._failed = failed
+            self._bar.set_postfix_str(f"{failed} failed", refresh=False)
+        if done > self._done:
+            self._bar.update(done - self._done)
+            self._done = done
+        elif force:
+            self._bar.refresh()
 
     def close(self, done: int, failed: int = 0) -> None:
-        """Draw the final state and end the line."""
+        """Draw the final state and end the bar."""
         self.update(done, failed, force=True)
-        self.stream.write("\n")
-        self.stream.flush()
+        self._bar.close()
 
 
 def _length(images: Iterable[Any]) -> int | None:
@@ -145,7 +141,7 @@ def detect_many(
     bar: ProgressBar | None = None
     report: ProgressCallback | None = None
     if progress is True:
-        bar = ProgressBar(total)
+        bar = ProgressBar(total, auto=True)
     elif callable(progress):
         report = progress
     backend = client.backend

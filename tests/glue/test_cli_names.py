@@ -31,3 +31,17 @@ def test_tilde_in_inputs_is_expanded(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert entry.error is None and entry.name == str(tmp_path / "shots" / "a.jpg")
     [single] = expand_inputs(["~/shots/a.jpg"])
     assert single.error is None and single.name == str(tmp_path / "shots" / "a.jpg")
+
+
+def test_progress_bar_is_tqdm_with_the_failure_count() -> None:
+    import io
+
+    from facekit._batch import ProgressBar
+
+    stream = io.StringIO()
+    bar = ProgressBar(4, stream=stream)
+    bar.update(1)
+    bar.update(3, 1)
+    bar.close(4, 1)
+    text = stream.getvalue()
+    assert "4/4" in text and "1 failed" in text and "image/s" in text  # tqdm's own rate column
