@@ -275,7 +275,7 @@ def test_parallel_batch_detection_matches_one_by_one(models: ModelStore, grace: 
     photo, n = crowd(1280, 720, face_px=40)
     images = [grace, np.asarray(photo), np.asarray(four_people_128()), grace[:, ::-1]]
     serial = LocalEngine(store=models, batch_threads=1).detect_batch(images, min_face_size=[None, 30.0, None, None])
-    engine = LocalEngine(store=models)
+    engine = LocalEngine(store=models, batch_threads=2)
     parallel = engine.detect_batch(images, min_face_size=[None, 30.0, None, None])
     assert [len(f) for f in parallel] == [len(f) for f in serial] == [1, n, 4, 1]
     for a, b in zip(serial, parallel, strict=True):

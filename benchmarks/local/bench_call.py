@@ -1,0 +1,87 @@
+"""The whole ``FaceClient("local").detect`` call against the engine's own ``session.run``.
+
+Usage:
+    python benchmarks/local/bench_call.py [EVAL_DIR] [--rounds 5] [--runs 10]
+
+Photos: EVAL/smoke/very_large_4352x2903.jpg resized (Lanczos) to 512, 1024, 2048, 3072 and
+4352 px on the long side, each written as baseline JPEG, progressive JPEG (quality 90) and
+PNG to a temporary folder. For each file, interleaved round by round:
+
+* call: ``client.detect(path)``: read, sniff, EXIF, scaled decode, resize, detection,
+  decoding of the outputs, the typed result;
+* run: ``detector.session.run`` alone on the very feed facekit builds for that photo (the
+  engine's floor).
+
+Prints the medians, the ratio call/run per round (median and range) and the decode scale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from facekit import FaceClient
+from facekit._image import open_image, prepare_payload
+
+
+def median_ms(fn: Callable[[], object], runs: int) -> float:
+    fn()
+    ts = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        ts.append((time.perf_counter() - t) * 1000)
+    return statistics.median(ts)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("eval_dir", nargs="?", default="/work/shared/eval")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--sides", default="512,1024,2048,3072,4352")
+    args = ap.parse_args()
+    big = Image.open(Path(args.eval_dir) / "smoke" / "very_large_4352x2903.jpg").convert("RGB")
+    client = FaceClient("local")
+    backend = client.backend
+    detector = backend.engine.detector  # type: ignore[attr-defined]
+    request = client.build_request()
+    with tempfile.TemporaryDirectory() as tmp:
+        files: list[tuple[str, Path]] = []
+        for side in (int(s) for s in args.sides.split(",")):
+            im = big if side == big.width else big.resize((side, round(side * big.height / big.width)), Image.LANCZOS)
+            for kind, kw in (("jpeg", {"quality": 90}), ("progressive", {"quality": 90, "progressive": True})):
+                path = Path(tmp) / f"{side}_{kind}.jpg"
+                im.save(path, "JPEG", **kw)
+                files.append((f"{side} {kind}", path))
+            path = Path(tmp) / f"{side}.png"
+            im.save(path, "PNG", compress_level=6)
+            files.append((f"{side} png", path))
+        print(f"{'photo':18} {'call ms':>8} {'run ms':>7} {'call/run':>9} {'range':>11}  decoded")
+        for label, path in files:
+            payload = prepare_payload(open_image(str(path)), backend.input_spec_for(request), backend="local")
+            rgb = np.asarray(payload.image, dtype=np.uint8)
+            feed = detector.preprocess(rgb)[0]
+            calls, runs, ratios = [], [], []
+            for _ in range(args.rounds):
+                c = median_ms(lambda: client.detect(str(path)), args.runs)  # noqa: B023
+                r = median_ms(lambda: detector.session.run(None, feed), args.runs)  # noqa: B023
+                calls.append(c)
+                runs.append(r)
+                ratios.append(c / r)
+            print(
+                f"{label:18} {statistics.median(calls):8.1f} {statistics.median(runs):7.1f} "
+                f"{statistics.median(ratios):9.2f} {min(ratios):5.2f}-{max(ratios):4.2f}  "
+                f"{payload.width}x{payload.height} -> {tuple(int(v) for v in feed['sizes'][1:3][::-1])}"
+            )
+
+
+if __name__ == "__main__":
+    main()
