@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from facekit._client import FaceClient
@@ -42,7 +43,7 @@ class DispatcherStats:
     batched_images: int = 0
     largest_batch: int = 0
     seconds_busy: float = 0.0
-    recent_seconds: list[float] = field(default_factory=list)
+    images_done: int = 0
 
 
 @dataclass
@@ -96,11 +97,12 @@ class Dispatcher:
         return self._admitted
 
     def retry_after(self) -> int:
-        """Seconds a refused client should wait: the time to drain the queue, at least 1."""
-        recent = self.stats.recent_seconds[-32:]
-        per_request = sum(recent) / len(recent) if recent else 0.5
-        drain = per_request * self._admitted / max(self.workers * self.max_batch, 1)
-        return max(1, round(drain + 0.5))
+        """Seconds a refused client should wait: the time the pool needs to work through the
+        requests already admitted (measured busy seconds per image x admitted / workers), at least 1."""
+        stats = self.stats
+        per_image = stats.seconds_busy / stats.images_done if stats.images_done else 0.5
+        drain = per_image * self._admitted / self.workers
+        return max(1, math.ceil(drain))
 
     async def detect(self, image: Any, **kwargs: Any) -> DetectionResult:
         """Detect faces in ``image`` (anything ``FaceClient.detect`` takes) with ``kwargs``.
@@ -120,11 +122,10 @@ class Dispatcher:
             )
         self._admitted += 1
         self.stats.accepted += 1
-        start = time.monotonic()
         try:
             loop = asyncio.get_running_loop()
             if not self.batching:
-                return await loop.run_in_executor(self._pool, lambda: self.client.detect(image, **kwargs))
+                return await loop.run_in_executor(self._pool, self._run_one, image, kwargs)
             future: asyncio.Future[DetectionResult] = loop.create_future()
             key = json.dumps(kwargs, sort_keys=True, default=repr)
             group = self._groups.get(key)
@@ -137,14 +138,18 @@ class Dispatcher:
             return await future
         finally:
             self._admitted -= 1
-            recent = self.stats.recent_seconds
-            recent.append(time.monotonic() - start)
-            del recent[:-64]
 
     def _flush(self, key: str, kwargs: dict[str, Any]) -> None:
         group = self._groups.pop(key, None)
         if not group:
             return
+        # Split across the pool so that batching never leaves a worker idle: 4 requests on
+        # 2 workers run as 2 batches of 2, not 1 batch of 4 on one thread.
+        size = math.ceil(len(group) / min(self.workers, len(group)))
+        for start in range(0, len(group), size):
+            self._submit(group[start : start + size], kwargs)
+
+    def _submit(self, group: list[_Job], kwargs: dict[str, Any]) -> None:
         loop = asyncio.get_running_loop()
         self.stats.batches += 1
         self.stats.batched_images += len(group)
@@ -166,6 +171,15 @@ class Dispatcher:
 
         done.add_done_callback(deliver)
 
+    def _run_one(self, image: Any, kwargs: dict[str, Any]) -> DetectionResult:
+        start = time.monotonic()
+        try:
+            return self.client.detect(image, **kwargs)
+        finally:
+            with self._lock:
+                self.stats.seconds_busy += time.monotonic() - start
+                self.stats.images_done += 1
+
     def _run_batch(self, images: list[Any], kwargs: dict[str, Any]) -> list[tuple[DetectionResult | None, BaseException | None]]:
         start = time.monotonic()
         try:
@@ -173,6 +187,7 @@ class Dispatcher:
         finally:
             with self._lock:
                 self.stats.seconds_busy += time.monotonic() - start
+                self.stats.images_done += len(images)
         return [(item.result, item.error) for item in items]
 
     def close(self) -> None:
