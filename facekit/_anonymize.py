@@ -17,7 +17,11 @@ from facekit._errors import InvalidRequestError
 from facekit._geometry import BoundingBox
 
 if TYPE_CHECKING:
-    from facekit._models import DetectionResult, Face
+    from facekit._face import Face
+
+#: The result whose faces this module reads; typed loosely because ``DetectionResult``'s own
+#: methods call this module, which must not import it back (no import cycle, tests/test_import_graph.py).
+DetectionResult = Any
 
 __all__ = ["METHODS", "SHAPES", "anonymize"]
 
@@ -89,8 +93,6 @@ def anonymize(
     Raises:
         InvalidRequestError: Unknown method or shape, negative margin, no image attached.
     """
-    from facekit._draw import image_for
-
     if method not in METHODS:
         raise InvalidRequestError(f"unknown anonymize method {method!r}; use one of {', '.join(METHODS)}")
     if shape not in SHAPES:
@@ -100,7 +102,7 @@ def anonymize(
     amount = strength if strength is not None else (8.0 if method == "pixelate" else 0.2)
     if amount <= 0:
         raise InvalidRequestError(f"strength must be positive, got {strength}")
-    canvas = image_for(result, image).copy()
+    canvas: Image.Image = result._picture(image).copy()
     width, height = canvas.size
     for face in result.faces:
         box = face.box

@@ -6,7 +6,7 @@ provider did not return are NaN in float arrays, never a made-up number.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from facekit._deps import require
 
@@ -14,7 +14,10 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-    from facekit._models import DetectionResult
+
+#: The result whose faces this module reads; typed loosely because ``DetectionResult``'s own
+#: methods call this module, which must not import it back (no import cycle, tests/test_import_graph.py).
+DetectionResult = Any
 
 __all__ = ["FIVE_POINTS", "confidence_array", "five_points", "landmark_array", "xyxy_array"]
 

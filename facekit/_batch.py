@@ -1,7 +1,10 @@
 """Batch detection: :meth:`FaceClient.detect_many` yields one :class:`BatchItem` per input, in order.
 
-Every input gets an item; an error on one input is kept on its item and never stops the batch.
-Two strategies, chosen from the backend:
+The call is checked once, before the first input (:func:`facekit._pipeline.check_call`); a
+bad request raises there instead of failing every input. After that every input gets an
+item; an error on one input is kept on its item and never stops the batch. Each input runs
+the pipeline's steps (prepare -> backend -> validate -> assemble). Two strategies, chosen
+from the backend:
 
 * **Concurrent calls** (cloud backends): a thread pool of ``workers`` threads, at most
   ``2 * workers`` inputs in flight (so memory stays bounded for huge or endless iterables), and
@@ -21,20 +24,21 @@ from __future__ import annotations
 import itertools
 import sys
 import time
-import warnings
 from collections import deque
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
+from facekit._errors import InvalidRequestError
 from facekit._models import DetectionResult
+from facekit._pipeline import Call, Pipeline, Prepared, call_backend, call_backend_batch, finish, limits, prepare_image
 
 if TYPE_CHECKING:
-    from facekit._client import FaceClient
     from facekit._ratelimit import RateLimiter
+    from facekit.backends._base import BackendResult
 
-__all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_WORKERS", "BatchItem", "ProgressBar", "detect_many"]
+__all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_WORKERS", "BatchItem", "ProgressBar", "check_workers", "run_batch"]
 
 #: Threads used for backends without batched inference when ``workers`` is None.
 DEFAULT_WORKERS = 4
@@ -120,23 +124,31 @@ def _length(images: Iterable[Any]) -> int | None:
         return None
 
 
-def detect_many(
-    client: FaceClient,
+def check_workers(workers: int | None) -> None:
+    """Refuse a worker count below 1 (before any input).
+
+    Raises:
+        InvalidRequestError: ``workers < 1``.
+    """
+    if workers is not None and workers < 1:
+        raise InvalidRequestError(f"workers must be at least 1, got {workers}")
+
+
+def run_batch(
+    pipeline: Pipeline,
+    call: Call,
     images: Iterable[Any],
     *,
     workers: int | None = None,
     rate_limiter: RateLimiter | None = None,
     progress: bool | ProgressCallback = False,
-    **detect_kwargs: Any,
 ) -> Iterator[BatchItem]:
-    """Detect faces in many images; yields one :class:`BatchItem` per input, in input order.
+    """Run a checked call on many images; yields one :class:`BatchItem` per input, in input order.
 
-    See :meth:`facekit.FaceClient.detect_many` for the arguments.
+    The call is checked once by the caller (:func:`facekit._pipeline.check_call`); see
+    :meth:`facekit.FaceClient.detect_many` for the arguments.
     """
-    if workers is not None and workers < 1:
-        from facekit._errors import InvalidRequestError
-
-        raise InvalidRequestError(f"workers must be at least 1, got {workers}")
+    check_workers(workers)
     total = _length(images)
     bar: ProgressBar | None = None
     report: ProgressCallback | None = None
@@ -144,13 +156,11 @@ def detect_many(
         bar = ProgressBar(total, auto=True)
     elif callable(progress):
         report = progress
-    backend = client.backend
-    batch_method = getattr(backend, "detect_batch", None)
     stream: Generator[BatchItem, None, None]
-    if callable(batch_method) and workers is None:
-        stream = _batched(client, images, batch_method, rate_limiter, detect_kwargs)
+    if callable(getattr(pipeline.backend, "detect_batch", None)) and workers is None:
+        stream = _batched(pipeline, call, images, rate_limiter)
     else:
-        stream = _concurrent(client, images, workers or DEFAULT_WORKERS, rate_limiter, detect_kwargs)
+        stream = _concurrent(pipeline, call, images, workers or DEFAULT_WORKERS, rate_limiter)
     done = failed = 0
     try:
         for item in stream:
@@ -167,65 +177,66 @@ def detect_many(
             bar.close(done, failed)
 
 
-def _one(
-    client: FaceClient, index: int, image: Any, rate_limiter: RateLimiter | None, kwargs: dict[str, Any]
-) -> BatchItem:
+def _called(pipeline: Pipeline, call: Call, prepared: Prepared, rate_limiter: RateLimiter | None) -> DetectionResult:
+    if rate_limiter is not None:
+        rate_limiter.acquire()
+    with limits(pipeline, call):
+        output = call_backend(pipeline, call, prepared)
+    return finish(pipeline, call, prepared, output)
+
+
+def _one(pipeline: Pipeline, call: Call, index: int, image: Any, rate_limiter: RateLimiter | None) -> BatchItem:
     start = time.monotonic()
     try:
         if rate_limiter is not None:
             rate_limiter.acquire()
-        result = client.detect(image, **kwargs)
+        with limits(pipeline, call):  # one deadline for this input: preparation and backend call
+            prepared = prepare_image(pipeline, call, image)
+            output = call_backend(pipeline, call, prepared)
+        result = finish(pipeline, call, prepared, output)
     except Exception as exc:  # per-input errors are the caller's data, not the batch's end
         return BatchItem(index, image, error=exc, seconds=time.monotonic() - start)
     return BatchItem(index, image, result=result, seconds=time.monotonic() - start)
 
 
 def _concurrent(
-    client: FaceClient,
-    images: Iterable[Any],
-    workers: int,
-    rate_limiter: RateLimiter | None,
-    kwargs: dict[str, Any],
+    pipeline: Pipeline, call: Call, images: Iterable[Any], workers: int, rate_limiter: RateLimiter | None
 ) -> Generator[BatchItem, None, None]:
     if workers == 1:
         for index, image in enumerate(images):
-            yield _one(client, index, image, rate_limiter, kwargs)
+            yield _one(pipeline, call, index, image, rate_limiter)
         return
     source = enumerate(images)
     pending: deque[Future[BatchItem]] = deque()
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="facekit-batch")
     try:
         for index, image in itertools.islice(source, 2 * workers):
-            pending.append(executor.submit(_one, client, index, image, rate_limiter, kwargs))
+            pending.append(executor.submit(_one, pipeline, call, index, image, rate_limiter))
         while pending:
             item = pending.popleft().result()
             for index, image in itertools.islice(source, 1):
-                pending.append(executor.submit(_one, client, index, image, rate_limiter, kwargs))
+                pending.append(executor.submit(_one, pipeline, call, index, image, rate_limiter))
             yield item
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
 
 
 def _batched(
-    client: FaceClient,
-    images: Iterable[Any],
-    batch_method: Callable[..., Sequence[Any]],
-    rate_limiter: RateLimiter | None,
-    kwargs: dict[str, Any],
+    pipeline: Pipeline, call: Call, images: Iterable[Any], rate_limiter: RateLimiter | None
 ) -> Generator[BatchItem, None, None]:
     """Chunks of ``batch_size`` inputs; the next chunk is read and decoded in a helper thread
     while the backend runs the current one (decoders and onnxruntime release the GIL)."""
-    size = int(getattr(client.backend, "batch_size", DEFAULT_BATCH_SIZE) or DEFAULT_BATCH_SIZE)
+    size = int(getattr(pipeline.backend, "batch_size", DEFAULT_BATCH_SIZE) or DEFAULT_BATCH_SIZE)
     source = enumerate(images)
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="facekit-prefetch")
     try:
         chunk = list(itertools.islice(source, size))
-        ahead = executor.submit(_prepare_chunk, client, chunk, kwargs) if chunk else None
+        ahead = executor.submit(_prepare_chunk, pipeline, call, chunk) if chunk else None
         while ahead is not None:
             ready = ahead.result()
             following = list(itertools.islice(source, size))
-            ahead = executor.submit(_prepare_chunk, client, following, kwargs) if following else None
-            yield from _finish_chunk(client, ready, batch_method, rate_limiter, kwargs)
+            ahead = executor.submit(_prepare_chunk, pipeline, call, following) if following else None
+            yield from _finish_chunk(pipeline, call, ready, rate_limiter)
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
 
@@ -236,92 +247,49 @@ class _PreparedChunk:
 
     chunk: list[tuple[int, Any]]
     start: float
-    request: Any
-    checked: Any
-    notes: list[str]
-    prepared: list[tuple[int, Any, Any, Any]]
+    prepared: list[tuple[int, Any, Prepared]]
     failures: dict[int, Exception]
-    deadline: Any
 
 
-def _prepare_chunk(client: FaceClient, chunk: list[tuple[int, Any]], kwargs: dict[str, Any]) -> _PreparedChunk:
-    from facekit._image import open_image
-
+def _prepare_chunk(pipeline: Pipeline, call: Call, chunk: list[tuple[int, Any]]) -> _PreparedChunk:
     start = time.monotonic()
-    options = dict(kwargs)
-    probe_size = bool(options.pop("probe_size", False))
-    fit = options.pop("fit", None)
-    color_order = options.pop("color_order", "rgb")
-    deadline = options.pop("deadline", ...)
-    prepared: list[tuple[int, Any, Any, Any]] = []
+    prepared: list[tuple[int, Any, Prepared]] = []
     failures: dict[int, Exception] = {}
-    request = checked = None
-    notes: list[str] = []
-    try:
-        request = client.build_request(**options)
-        checked, notes = client.backend.check_request(request)
-    except Exception as exc:
-        failures = {index: exc for index, _ in chunk}
-    if request is not None and checked is not None:
-        for index, image in chunk:
-            try:
-                with client.call_limits(deadline):
-                    source = open_image(image, color_order=color_order, max_pixels=client.max_pixels)
-                    payload = client._prepare(
-                        source, probe_size=probe_size, fit=client.fit if fit is None else fit, request=checked
-                    )
-            except Exception as exc:
-                failures[index] = exc
-                continue
-            prepared.append((index, image, source, payload))
-    return _PreparedChunk(chunk, start, request, checked, notes, prepared, failures, deadline)
+    for index, image in chunk:
+        try:
+            with limits(pipeline, call):
+                prepared.append((index, image, prepare_image(pipeline, call, image)))
+        except Exception as exc:
+            failures[index] = exc
+    return _PreparedChunk(chunk, start, prepared, failures)
 
 
 def _finish_chunk(
-    client: FaceClient,
-    ready: _PreparedChunk,
-    batch_method: Callable[..., Sequence[Any]],
-    rate_limiter: RateLimiter | None,
-    kwargs: dict[str, Any],
+    pipeline: Pipeline, call: Call, ready: _PreparedChunk, rate_limiter: RateLimiter | None
 ) -> Iterator[BatchItem]:
-    from facekit._client import FacekitWarning, assemble_result
-
-    chunk, start, request, checked, notes = ready.chunk, ready.start, ready.request, ready.checked, ready.notes
-    prepared, failures, deadline = ready.prepared, ready.failures, ready.deadline
-    outputs: Sequence[Any] | None = None
+    chunk, start, prepared, failures = ready.chunk, ready.start, ready.prepared, ready.failures
+    outputs: list[BackendResult] | None = None
     if prepared:
         try:
             if rate_limiter is not None:
                 rate_limiter.acquire()
-            with client.call_limits(deadline):
-                outputs = batch_method([payload for _, _, _, payload in prepared], checked)
-            if len(outputs) != len(prepared):
-                outputs = None
+            with limits(pipeline, call):
+                outputs = call_backend_batch(pipeline, call, [ready for _, _, ready in prepared])
         except Exception:
             outputs = None  # redo one by one below, so each error lands on its own input
     seconds = (time.monotonic() - start) / max(len(chunk), 1)
     results: dict[int, BatchItem] = {}
-    if outputs is None:
-        for index, image, _, _ in prepared:
-            results[index] = _one(client, index, image, rate_limiter, kwargs)
-    else:
-        for note in notes:
-            warnings.warn(note, FacekitWarning, stacklevel=2)
-        for (index, image, source, payload), output in zip(prepared, outputs, strict=True):
-            assert request is not None
-            try:
-                result = assemble_result(
-                    provider=client.provider,
-                    source=source,
-                    payload=payload,
-                    request=request,
-                    output=output,
-                    notes=notes,
-                )
-            except Exception as exc:
-                results[index] = BatchItem(index, image, error=exc, seconds=seconds)
-                continue
-            results[index] = BatchItem(index, image, result=result, seconds=seconds)
+    for position, (index, image, item) in enumerate(prepared):
+        began = time.monotonic()
+        try:
+            if outputs is None:
+                result = _called(pipeline, call, item, rate_limiter)
+            else:
+                result = finish(pipeline, call, item, outputs[position])
+        except Exception as exc:
+            results[index] = BatchItem(index, image, error=exc, seconds=seconds + time.monotonic() - began)
+            continue
+        results[index] = BatchItem(index, image, result=result, seconds=seconds + time.monotonic() - began)
     for index, image in chunk:
         if index in failures:
             yield BatchItem(index, image, error=failures[index], seconds=seconds)

@@ -26,7 +26,10 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-    from facekit._models import DetectionResult
+
+#: The result whose faces this module reads; typed loosely because ``DetectionResult``'s own
+#: methods call this module, which must not import it back (no import cycle, tests/test_import_graph.py).
+DetectionResult = Any
 
 __all__ = ["ARCFACE_112", "DLIB_64", "TEMPLATES", "aligned_faces", "template_points"]
 
@@ -86,7 +89,6 @@ def aligned_faces(
     """
     np = require("numpy", extra="numpy", feature="aligned_faces()")
     from facekit._arrays import five_points
-    from facekit._draw import image_for
     from facekit.local.align import _invert, similarity_transform, warp_affine
 
     if size < 8:
@@ -102,7 +104,7 @@ def aligned_faces(
         )
     if not points:
         return []
-    rgb = np.asarray(image_for(result, image), dtype=np.uint8)
+    rgb = np.asarray(result._picture(image), dtype=np.uint8)
     matrices = [_invert(similarity_transform(found, destination)) for found in found_points]
     chips = warp_affine(rgb, matrices, size)
     return list(chips)

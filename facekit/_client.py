@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Literal
 
+from facekit._batch import check_workers, run_batch
 from facekit._config import (
     DEFAULT_PROVIDER,
     ENV_CONFIG,
@@ -19,15 +20,8 @@ from facekit._config import (
     options_from_env,
 )
 from facekit._errors import ConfigurationError, InvalidRequestError
-from facekit._image import (
-    DEFAULT_MAX_PIXELS,
-    ColorOrder,
-    ImageInput,
-    Payload,
-    SourceImage,
-    open_image,
-    prepare_payload,
-)
+from facekit._image import DEFAULT_MAX_PIXELS, ColorOrder, ImageInput, SourceImage
+from facekit._inputs import expand_images
 from facekit._limits import (
     DEFAULT_DEADLINE,
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -37,11 +31,20 @@ from facekit._limits import (
     parse_deadline,
     parse_positive_int,
 )
-from facekit._models import DetectionResult, DetectRequest, Face, ImageInfo
+from facekit._models import DetectionResult, DetectRequest, Face
+from facekit._pipeline import (
+    Pipeline,
+    build_request,
+    check_call,
+    check_ready,
+    detect_one,
+    limits,
+    map_face,
+    prepare_image,
+)
 from facekit._registry import get_backend_class, resolve_name
-from facekit._validate import validate_faces
-from facekit._vocabulary import normalize_attribute_names, normalize_landmarks_option
-from facekit.backends._base import Backend, BackendResult, Capabilities, CompareResult
+from facekit._warnings import FacekitWarning
+from facekit.backends._base import Backend, Capabilities, CompareResult
 
 if TYPE_CHECKING:
     from facekit._batch import BatchItem
@@ -51,10 +54,6 @@ if TYPE_CHECKING:
 __all__ = ["FaceClient", "FacekitWarning"]
 
 _CLIENT_OPTIONS = ("strict", "max_pixels", "fit", "deadline", "max_response_bytes", "max_response_faces")
-
-
-class FacekitWarning(UserWarning):
-    """Issued when facekit returns less than asked (``strict=False``) or changes the input."""
 
 
 class FaceClient:
@@ -176,6 +175,20 @@ class FaceClient:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    @property
+    def pipeline(self) -> Pipeline:
+        """The pipeline every call of this client runs (backend and the client's defaults)."""
+        return Pipeline(
+            provider=self.provider,
+            backend=self._backend,
+            strict=self.strict,
+            fit=self.fit,
+            max_pixels=self.max_pixels,
+            deadline=self.deadline,
+            max_response_bytes=self.max_response_bytes,
+            max_response_faces=self.max_response_faces,
+        )
+
     # -- detection -----------------------------------------------------------------
     def build_request(
         self,
@@ -188,15 +201,12 @@ class FaceClient:
         **options: Any,
     ) -> DetectRequest:
         """Build and normalise a :class:`DetectRequest` (attribute names made canonical)."""
-        names = normalize_attribute_names(
-            attributes if attributes is None or isinstance(attributes, str) else list(attributes)
-        )
-        return DetectRequest(
-            attributes=names,
-            landmarks=normalize_landmarks_option(landmarks),
+        return build_request(
+            attributes=attributes,
+            landmarks=landmarks,
             face_id=face_id,
-            embeddings=embeddings,
             strict=self.strict if strict is None else strict,
+            embeddings=embeddings,
             options=options,
         )
 
@@ -238,30 +248,33 @@ class FaceClient:
             embeddings: Fill ``Face.embedding`` with the face's descriptor (local engine:
                 dlib's 128-D vector). Descriptors are provider- and model-specific: never
                 compare them across providers or models. See ``docs/identity.md``.
-            **options: Backend-specific per-call options.
+            **options: Backend-specific per-call options (``backend.call_options``); any
+                other name raises :class:`~facekit.InvalidRequestError`.
 
         Returns:
             A :class:`~facekit.DetectionResult`; ``faces`` is empty when there is no face.
         """
-        request = self.build_request(
-            attributes=attributes, landmarks=landmarks, face_id=face_id, strict=strict, embeddings=embeddings, **options
+        pipeline = self.pipeline
+        call = check_call(
+            pipeline,
+            attributes=attributes,
+            landmarks=landmarks,
+            face_id=face_id,
+            strict=strict,
+            fit=fit,
+            probe_size=probe_size,
+            color_order=color_order,
+            deadline=deadline,
+            embeddings=embeddings,
+            **options,
         )
-        checked, notes = self._backend.check_request(request)
-        for note in notes:
+        for note in call.notes:
             warnings.warn(note, FacekitWarning, stacklevel=2)
-        with self.call_limits(deadline):
-            source = open_image(image, color_order=color_order, max_pixels=self.max_pixels)
-            payload = self._prepare(
-                source, probe_size=probe_size, fit=self.fit if fit is None else fit, request=checked
-            )
-            output = self._backend.detect(payload, checked)
-        return assemble_result(
-            provider=self.provider, source=source, payload=payload, request=request, output=output, notes=notes
-        )
+        return detect_one(pipeline, call, image)
 
     def detect_many(
         self,
-        images: Iterable[Any],
+        images: Iterable[Any] | str | os.PathLike[str],
         *,
         workers: int | None = None,
         rate_limiter: RateLimiter | None = None,
@@ -270,12 +283,17 @@ class FaceClient:
     ) -> Iterator[BatchItem]:
         """Detect faces in many images; yields one ``BatchItem`` per input, in input order.
 
-        An input that fails gets an item with ``error`` set (any exception); the batch goes on.
-        Inputs are read lazily: at most ``2 * workers`` are in flight, so a generator of a
-        million paths is fine.
+        The request is checked once, before the first input: a bad attribute or option, an
+        unsupported feature (``strict``) or a backend that cannot serve it (local weights
+        missing offline) raises here, not once per input. After that, an input that fails
+        gets an item with ``error`` set (any exception) and the batch goes on. Inputs are read
+        lazily: at most ``2 * workers`` are in flight, so a generator of a million paths is fine.
 
         Args:
-            images: Any iterable of inputs ``detect`` accepts.
+            images: Any iterable of inputs ``detect`` accepts; or one string or path naming a
+                directory (its image files, by name), a glob pattern (``"photos/*.jpg"``,
+                ``"photos/**/*.png"``), a file, a URL or an ``s3://`` URI, expanded as
+                ``facekit detect`` expands its arguments.
             workers: Threads calling the backend at once (default 4). Backends with batched
                 inference (a ``detect_batch`` method, e.g. the local engine) run chunks of
                 ``backend.batch_size`` inputs in one call when ``workers`` is None.
@@ -283,20 +301,34 @@ class FaceClient:
                 (share one across clients and threads to respect an account-wide quota).
             progress: True draws a progress bar on stderr; a callable gets ``(done, total)``
                 (``total`` None for iterables without a length). Off by default.
-            **detect_kwargs: Passed to :meth:`detect` for every input (``attributes=`` ...).
+            **detect_kwargs: Passed to :meth:`detect` for every input (``attributes=`` ...);
+                ``deadline`` applies to each input.
 
         Yields:
-            ``facekit._batch.BatchItem`` with ``index``, ``input``, ``result`` or ``error``,
+            ``facekit.BatchItem`` with ``index``, ``input``, ``result`` or ``error``,
             ``seconds``.
+
+        Raises:
+            InvalidRequestError: A bad request or ``workers``; a directory without images or a
+                glob without matches.
+            ModelNotAvailableError: The local engine's weights are missing and cannot be fetched.
+            TypeError: ``images`` is ``bytes`` (one image: use :meth:`detect`, or pass ``[data]``).
 
         Example:
             >>> limiter = RateLimiter.per_minute(20)            # Azure free tier
-            >>> for item in client.detect_many(paths, workers=4, rate_limiter=limiter):
+            >>> for item in client.detect_many("photos/", workers=4, rate_limiter=limiter):
             ...     print(item.input, len(item.result.faces) if item.ok else item.error)
         """
-        from facekit._batch import detect_many
-
-        return detect_many(self, images, workers=workers, rate_limiter=rate_limiter, progress=progress, **detect_kwargs)
+        if isinstance(images, (bytes, bytearray, memoryview)):
+            raise TypeError("detect_many() takes an iterable of images; for one image use detect(), or pass [data]")
+        check_workers(workers)
+        pipeline = self.pipeline
+        call = check_call(pipeline, **detect_kwargs)
+        check_ready(pipeline, call)
+        inputs: Iterable[Any] = expand_images(images) if isinstance(images, (str, os.PathLike)) else images
+        for note in call.notes:
+            warnings.warn(note, FacekitWarning, stacklevel=2)
+        return run_batch(pipeline, call, inputs, workers=workers, rate_limiter=rate_limiter, progress=progress)
 
     # -- identity ------------------------------------------------------------------------
     def verify(
@@ -366,19 +398,20 @@ class FaceClient:
         self, a: Any, b: Any, *, threshold: float, quality_filter: str | None
     ) -> CompareResult:
         """Run the backend's image comparison; faces mapped to each caller image's pixels."""
-        with self.call_limits():
-            sources = [open_image(x, max_pixels=self.max_pixels) for x in (a, b)]
-            payloads = [self._prepare(src, probe_size=False, fit=self.fit) for src in sources]
+        pipeline = self.pipeline
+        call = check_call(pipeline)
+        with limits(pipeline, call):
+            prepared = [prepare_image(pipeline, call, x) for x in (a, b)]
             out = self._backend.compare_faces(
-                payloads[0], payloads[1], similarity_threshold=threshold, quality_filter=quality_filter
+                prepared[0].payload, prepared[1].payload, similarity_threshold=threshold, quality_filter=quality_filter
             )
 
         def mapped(face: Face, which: int) -> Face:
-            src, pay = sources[which], payloads[which]
+            src, pay = prepared[which].source, prepared[which].payload
             size = out.image_sizes[which]
             width = src.width if src.width is not None else (size[0] if size else None)
             height = src.height if src.height is not None else (size[1] if size else None)
-            return _map_face(face, 1.0 / pay.scale_x, 1.0 / pay.scale_y, width, height)
+            return map_face(face, 1.0 / pay.scale_x, 1.0 / pay.scale_y, width, height)
 
         return CompareResult(
             source_face=None if out.source_face is None else mapped(out.source_face, 0),
@@ -388,24 +421,6 @@ class FaceClient:
             warnings=out.warnings,
             image_sizes=out.image_sizes,
         )
-
-    def _prepare(
-        self, source: SourceImage, *, probe_size: bool, fit: bool, request: DetectRequest | None = None
-    ) -> Payload:
-        spec = self._backend.input_spec if request is None else self._backend.input_spec_for(request)
-        if source.source == "url" and source.url is not None:
-            from facekit._fetch import download_url, probe_url
-
-            if "url" in spec.kinds:
-                if probe_size:
-                    source.apply_header(probe_url(source.url))
-            else:
-                source.set_data(download_url(source.url))
-        elif source.source == "s3" and source.s3 is not None and "s3" not in spec.kinds:
-            from facekit._fetch import download_s3_object
-
-            source.set_data(download_s3_object(source.s3))
-        return prepare_payload(source, spec, fit=fit, backend=self.provider)
 
 
 def _construct(backend_class: type[Backend], options: dict[str, Any]) -> Backend:
@@ -422,77 +437,3 @@ def _construct(backend_class: type[Backend], options: dict[str, Any]) -> Backend
             f"it accepts: {allowed}"
         )
     return backend_class(**options)
-
-
-def _map_face(face: Face, sx: float, sy: float, width: int | None, height: int | None) -> Face:
-    box = face.box.scaled(sx, sy, image_width=width, image_height=height)
-    landmarks = None
-    if face.landmarks is not None:
-        landmarks = {name: point.scaled(sx, sy) for name, point in face.landmarks.items()}
-    mesh = None
-    if face.mesh is not None:
-        mesh = [(x * sx, y * sy, z * sx) for x, y, z in face.mesh]
-    return face.model_copy(update={"box": box, "landmarks": landmarks, "mesh": mesh})
-
-
-def assemble_result(
-    *,
-    provider: str,
-    source: SourceImage,
-    payload: Payload,
-    request: DetectRequest,
-    output: BackendResult,
-    notes: list[str],
-) -> DetectionResult:
-    """Map a backend's faces from payload pixels to the caller's upright image, order and number them.
-
-    Faces are sorted by box area, largest first (ties keep the provider's order).
-    """
-    width, height = source.width, source.height
-    if (width is None or height is None) and output.image_size is not None:
-        width, height = output.image_size
-    sent_width, sent_height = (payload.width, payload.height) if payload.width else (output.image_size or (None, None))
-    valid, invalid_notes = validate_faces(output.faces, width=sent_width, height=sent_height, provider=provider)
-    sx, sy = 1.0 / payload.scale_x, 1.0 / payload.scale_y
-    mapped = [_map_face(face, sx, sy, width, height) for face in valid]
-    ordered = sorted(mapped, key=lambda face: -face.box.area)
-    faces = [face.model_copy(update={"index": index}) for index, face in enumerate(ordered)]
-    resized = payload.kind in ("bytes", "pixels") and (payload.scale_x != 1.0 or payload.scale_y != 1.0)
-    image = ImageInfo(
-        width=width,
-        height=height,
-        format=source.format,
-        source=source.source,
-        exif_orientation=source.exif_orientation,
-        orientation_applied=source.needs_rotation and payload.kind in ("bytes", "pixels"),
-        scale=payload.scale_x if resized else None,
-        sent_width=payload.width,
-        sent_height=payload.height,
-        sent_format=payload.format,
-        reencoded=payload.reencoded,
-    )
-    extra_warnings = list(payload.notes)
-    if payload.kind == "url" and source.needs_rotation:
-        extra_warnings.append(
-            f"the image at the URL has EXIF orientation {source.exif_orientation}; the service received the "
-            "stored pixels, so its coordinates may not refer to the upright image: pass the downloaded bytes instead"
-        )
-    if width is None:
-        extra_warnings.append(
-            "the image size is unknown (URL sent without downloading): boxes are in pixels but cannot be "
-            "converted to ratios; pass probe_size=True to learn the size"
-        )
-    result = DetectionResult(
-        provider=provider,
-        models=output.models,
-        image=image,
-        faces=faces,
-        request=request,
-        raw=output.raw,
-        warnings=[*notes, *output.warnings, *invalid_notes, *extra_warnings],
-        runtime=output.runtime,
-    )
-    from facekit._draw import ImageRef
-
-    result._image_ref = ImageRef(source)  # for draw() and Jupyter display; never serialised
-    return result

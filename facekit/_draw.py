@@ -1,12 +1,8 @@
 """Pixels for results: draw boxes, landmarks and labels; crop faces; render in Jupyter.
 
-A :class:`~facekit.DetectionResult` holds no pixels. The client attaches a private
-:class:`ImageRef` to each result it returns (not serialised, not part of equality), so that
-``result.draw()`` and Jupyter's rich display work without passing the image again. The
-reference is light: a path input keeps only the path (re-read on demand), a URL or ``s3://``
-input keeps only the address (fetched on demand, bounded), bytes keep the encoded bytes, PIL
-and numpy inputs keep the upright image. A result loaded from JSON has no reference: pass
-``image=`` explicitly.
+The functions here take the picture (an upright RGB PIL image) and the faces; finding the
+picture (the image the client attached, or one passed again) is the result's job
+(:meth:`facekit.DetectionResult.draw`), so this module knows faces, not results.
 
 Drawing uses Pillow only.
 """
@@ -16,19 +12,18 @@ from __future__ import annotations
 import base64
 import html
 import io
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from PIL import Image, ImageDraw, ImageFont
 
 from facekit._errors import InvalidRequestError
 from facekit._geometry import BoundingBox
-from facekit._image import SourceImage, open_image, to_rgb
 
 if TYPE_CHECKING:
-    from facekit._models import DetectionResult, Face
+    from facekit._face import Face
 
-__all__ = ["PALETTE", "ImageRef", "crop_faces", "draw_result", "face_label", "repr_html", "repr_png"]
+__all__ = ["PALETTE", "crop_faces", "draw_faces", "face_label", "faces_html", "thumbnail_png"]
 
 #: Box colours, cycled by face index (RGB).
 PALETTE: tuple[tuple[int, int, int], ...] = (
@@ -44,68 +39,6 @@ PALETTE: tuple[tuple[int, int, int], ...] = (
 REPR_MAX_SIDE = 800
 
 LabelFunction = Callable[["Face"], "str | None"]
-
-
-class ImageRef:
-    """A light, re-openable reference to the image a result was computed from.
-
-    Args:
-        source: The opened input.
-    """
-
-    def __init__(self, source: SourceImage) -> None:
-        self._path = source.name if source.source == "path" and source.name else None
-        self._data = source.data if self._path is None else None
-        self._url = source.url
-        self._s3 = source.s3
-        self._pixels = source if source.source in ("pil", "array") else None
-
-    def __repr__(self) -> str:
-        where = self._path or self._url or (self._s3.uri if self._s3 else None) or ("bytes" if self._data else "pixels")
-        return f"ImageRef({where!r})"
-
-    def open(self) -> Image.Image:
-        """The upright RGB image (EXIF applied), read again from its origin when needed.
-
-        Raises:
-            InvalidImageError: The file is gone or unreadable.
-            TransportError: A URL input could not be downloaded.
-        """
-        if self._path is not None:
-            return open_image(self._path).rgb()
-        if self._data is not None:
-            return open_image(self._data).rgb()
-        if self._pixels is not None:
-            return self._pixels.rgb()
-        if self._url is not None:
-            from facekit._fetch import download_url
-
-            return open_image(download_url(self._url)).rgb()
-        if self._s3 is not None:
-            from facekit._fetch import download_s3_object
-
-            return open_image(download_s3_object(self._s3)).rgb()
-        raise InvalidRequestError("the result has no image attached; pass image=...")
-
-
-def image_for(result: DetectionResult, image: Any) -> Image.Image:
-    if image is None:
-        ref = result._image_ref
-        if ref is None:
-            raise InvalidRequestError(
-                "this result has no image attached (e.g. it was loaded from JSON); pass the image: "
-                "result.draw(image='photo.jpg')"
-            )
-        picture: Image.Image = ref.open()
-    else:
-        picture = to_rgb(open_image(image).upright())
-    width, height = result.image.width, result.image.height
-    if width is not None and height is not None and picture.size != (width, height):
-        raise InvalidRequestError(
-            f"the image is {picture.width}x{picture.height} pixels but the result refers to a "
-            f"{width}x{height} image; pass the image that was detected"
-        )
-    return picture
 
 
 def face_label(face: Face) -> str | None:
@@ -132,9 +65,9 @@ def _box_in(box: BoundingBox, width: int, height: int) -> BoundingBox:
     return box.with_image_size(width, height).clipped()
 
 
-def draw_result(
-    result: DetectionResult,
-    image: Any = None,
+def draw_faces(
+    picture: Image.Image,
+    faces: Sequence[Face],
     *,
     boxes: bool = True,
     landmarks: bool = True,
@@ -142,12 +75,11 @@ def draw_result(
     line_width: int | None = None,
     colors: tuple[tuple[int, int, int], ...] = PALETTE,
 ) -> Image.Image:
-    """Draw the result's faces on a copy of the image.
+    """Draw faces on a copy of ``picture``.
 
     Args:
-        result: The detection result.
-        image: The detected image (any input ``FaceClient.detect`` accepts); None uses the image
-            attached by the client.
+        picture: The upright RGB image the faces refer to.
+        faces: Faces in pixels of ``picture``.
         boxes: Draw face boxes (clipped to the image).
         landmarks: Draw landmark points.
         labels: True for :func:`face_label` (``"Female, 27"``), False for none, or a function
@@ -156,18 +88,15 @@ def draw_result(
         colors: RGB colours cycled by face index.
 
     Returns:
-        A new RGB PIL image the size of the upright image.
-
-    Raises:
-        InvalidRequestError: No image is attached and none given, or its size does not match.
+        A new RGB PIL image the size of ``picture``.
     """
-    canvas = image_for(result, image).copy()
+    canvas = picture.copy()
     draw = ImageDraw.Draw(canvas)
     width, height = canvas.size
     stroke = line_width or max(2, round(max(width, height) / 300))
     font = _font(max(12, stroke * 6))
     label_of: LabelFunction | None = face_label if labels is True else (labels or None)
-    for face in result.faces:
+    for face in faces:
         color = colors[face.index % len(colors)]
         box = _box_in(face.box, width, height)
         if boxes and box.area > 0:
@@ -189,12 +118,12 @@ def draw_result(
     return canvas
 
 
-def crop_faces(result: DetectionResult, image: Any = None, *, margin: float = 0.0) -> list[Image.Image]:
-    """Cut each face out of the image, in face order (``crops[i]`` is ``result.faces[i]``).
+def crop_faces(picture: Image.Image, faces: Sequence[Face], *, margin: float = 0.0) -> list[Image.Image]:
+    """Cut each face out of ``picture``, in face order (``crops[i]`` is ``faces[i]``).
 
     Args:
-        result: The detection result.
-        image: The detected image; None uses the image attached by the client.
+        picture: The upright RGB image the faces refer to.
+        faces: Faces in pixels of ``picture``.
         margin: Extra border on every side, as a fraction of the box's width/height
             (0.2 adds 20% of the width left and right and 20% of the height above and below).
 
@@ -203,14 +132,13 @@ def crop_faces(result: DetectionResult, image: Any = None, *, margin: float = 0.
         crop, and a box wholly outside the image gives an empty (0-pixel) image.
 
     Raises:
-        InvalidRequestError: No image, a size mismatch, or a negative margin.
+        InvalidRequestError: A negative margin.
     """
     if margin < 0:
         raise InvalidRequestError(f"margin must be >= 0, got {margin}")
-    picture = image_for(result, image)
     width, height = picture.size
     crops: list[Image.Image] = []
-    for face in result.faces:
+    for face in faces:
         box = face.box
         grown = BoundingBox(
             left=box.left - margin * box.width,
@@ -224,28 +152,34 @@ def crop_faces(result: DetectionResult, image: Any = None, *, margin: float = 0.
     return crops
 
 
-def _thumbnail_png(result: DetectionResult) -> bytes | None:
-    if result._image_ref is None:
-        return None
-    try:
-        picture = draw_result(result)
-    except Exception:  # a display hook must never raise
-        return None
-    picture.thumbnail((REPR_MAX_SIDE, REPR_MAX_SIDE))
+def thumbnail_png(picture: Image.Image, faces: Sequence[Face]) -> bytes:
+    """PNG bytes of the faces drawn on ``picture``, at most :data:`REPR_MAX_SIDE` pixels a side."""
+    drawn = draw_faces(picture, faces)
+    drawn.thumbnail((REPR_MAX_SIDE, REPR_MAX_SIDE))
     buffer = io.BytesIO()
-    picture.save(buffer, format="PNG")
+    drawn.save(buffer, format="PNG")
     return buffer.getvalue()
 
 
-def repr_png(result: DetectionResult) -> bytes | None:
-    """PNG bytes of the drawn result (at most ``REPR_MAX_SIDE`` pixels), or None without an image."""
-    return _thumbnail_png(result)
+def faces_html(
+    *,
+    provider: str,
+    faces: Sequence[Face],
+    size: tuple[int | None, int | None],
+    warnings: Sequence[str],
+    png: bytes | None,
+) -> str:
+    """An HTML summary: the drawn image (when given) and a table of faces.
 
-
-def repr_html(result: DetectionResult) -> str:
-    """An HTML summary: the drawn image (when attached) and a table of faces."""
+    Args:
+        provider: Backend name shown in the caption.
+        faces: The faces listed in the table.
+        size: ``(width, height)`` of the image, pixels (None when unknown).
+        warnings: Listed under the table.
+        png: The drawn image (:func:`thumbnail_png`), or None.
+    """
     rows = []
-    for face in result.faces:
+    for face in faces:
         left, top, width, height = (round(value, 1) for value in face.box.xywh)
         confidence = "" if face.confidence is None else f"{face.confidence:.3f}"
         label = face_label(face) or ""
@@ -253,18 +187,17 @@ def repr_html(result: DetectionResult) -> str:
             f"<tr><td>{face.index}</td><td>{left}, {top}, {width}, {height}</td>"
             f"<td>{confidence}</td><td>{html.escape(label)}</td></tr>"
         )
-    png = _thumbnail_png(result)
     picture = (
         f'<img src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}" style="max-width:100%"/>'
         if png
         else ""
     )
-    size = f"{result.image.width}x{result.image.height}" if result.image.width else "unknown size"
-    caption = f"{html.escape(result.provider)}: {len(result.faces)} face(s), image {size}"
+    shown = f"{size[0]}x{size[1]}" if size[0] else "unknown size"
+    caption = f"{html.escape(provider)}: {len(faces)} face(s), image {shown}"
     table = (
         "<table><thead><tr><th>index</th><th>box (left, top, width, height) px</th><th>confidence</th>"
         f"<th>label</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
-    warnings = "".join(f"<li>{html.escape(text)}</li>" for text in result.warnings)
-    notes = f"<ul>{warnings}</ul>" if warnings else ""
+    items = "".join(f"<li>{html.escape(text)}</li>" for text in warnings)
+    notes = f"<ul>{items}</ul>" if items else ""
     return f"<div><p><b>{caption}</b></p>{picture}{table}{notes}</div>"

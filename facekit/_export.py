@@ -7,9 +7,8 @@
   ``face_count`` 0, a failed input one row with ``status`` ``error``. The columns are fixed
   (:data:`CSV_COLUMNS`) so rows can be streamed; everything else is in ``attributes_json``
   and ``landmarks_json``.
-* :func:`result_dataframe` -> a pandas frame, one row per face, every returned attribute
-  flattened to dotted columns (``emotion.happiness``, ``head_pose.yaw``) and landmarks to
-  ``landmarks.<name>.x/y`` (pandas is the ``notebook`` extra).
+
+Data frames (``result.to_dataframe()``) are built in :mod:`facekit._frame`.
 """
 
 from __future__ import annotations
@@ -22,9 +21,9 @@ from facekit._errors import FacekitError
 
 if TYPE_CHECKING:
     from facekit._batch import BatchItem
-    from facekit._models import DetectionResult, Face
+    from facekit._face import Face
 
-__all__ = ["CSV_COLUMNS", "csv_rows", "error_record", "face_row", "item_record", "result_dataframe"]
+__all__ = ["CSV_COLUMNS", "csv_rows", "error_record", "face_row", "item_record"]
 
 #: Columns of ``facekit detect --format csv``, in order. Pixels for boxes, 0..1 for confidences.
 CSV_COLUMNS: tuple[str, ...] = (
@@ -165,44 +164,3 @@ def csv_rows(item: BatchItem, *, name: str | None = None) -> list[dict[str, Any]
     if not result.faces:
         return [base]
     return [{**base, **face_row(face)} for face in result.faces]
-
-
-def _flatten(prefix: str, value: Any, into: dict[str, Any]) -> None:
-    if isinstance(value, Mapping):
-        for key, inner in value.items():
-            _flatten(f"{prefix}.{key}" if prefix else str(key), inner, into)
-    elif value is not None:
-        into[prefix] = value
-
-
-def result_dataframe(result: DetectionResult) -> Any:
-    """One row per face: ``index``, box (pixels), ``confidence``, flattened attributes and landmarks.
-
-    Attribute columns appear only for what was returned (``age``, ``gender.value``,
-    ``emotion.happiness`` ...); lists (accessories, hair colours) stay Python lists.
-
-    Raises:
-        MissingDependencyError: pandas is not installed (``pip install 'facekit-detect[notebook]'``).
-    """
-    from facekit._deps import require
-
-    pandas = require("pandas", extra="notebook", feature="to_dataframe()")
-    rows: list[dict[str, Any]] = []
-    for face in result.faces:
-        row: dict[str, Any] = {
-            "index": face.index,
-            "left": face.box.left,
-            "top": face.box.top,
-            "width": face.box.width,
-            "height": face.box.height,
-            "confidence": face.confidence,
-        }
-        if face.face_id is not None:
-            row["face_id"] = face.face_id
-        _flatten("", face.attributes.model_dump(mode="json", exclude_none=True), row)
-        for name, point in (face.landmarks or {}).items():
-            row[f"landmarks.{name}.x"] = point.x
-            row[f"landmarks.{name}.y"] = point.y
-        rows.append(row)
-    columns = ["index", "left", "top", "width", "height", "confidence"]
-    return pandas.DataFrame(rows, columns=None if rows else columns)

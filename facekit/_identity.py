@@ -24,7 +24,7 @@ import math
 import os
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,10 +32,28 @@ from facekit._errors import InvalidRequestError, UnsupportedFeatureError
 from facekit._models import DetectionResult, Face, FaceEmbedding
 
 if TYPE_CHECKING:
-    from facekit._client import FaceClient
     from facekit._face_index import FaceIndex
+    from facekit.backends._base import Backend, Capabilities, CompareResult
 
 __all__ = ["SimilarFaces", "SimilarMatch", "Verification", "find_similar", "verify"]
+
+
+class IdentityClient(Protocol):
+    """What verify / find_similar need of a client (``facekit.FaceClient`` has it); a protocol,
+    so that this module does not import the client that calls it."""
+
+    @property
+    def provider(self) -> str: ...
+
+    @property
+    def backend(self) -> Backend: ...
+
+    @property
+    def capabilities(self) -> Capabilities: ...
+
+    def detect(self, image: Any, *, face_id: bool = ..., embeddings: bool = ...) -> DetectionResult: ...
+
+    def _compare_images(self, a: Any, b: Any, *, threshold: float, quality_filter: str | None) -> CompareResult: ...
 
 #: Default same-person similarity for "compare" providers (Rekognition's default 80 %).
 COMPARE_THRESHOLD = 0.8
@@ -149,7 +167,7 @@ class SimilarFaces(BaseModel):
 # -- helpers -------------------------------------------------------------------------------
 
 
-def _method(client: FaceClient, call: Literal["verify", "find_similar"]) -> Method:
+def _method(client: IdentityClient, call: Literal["verify", "find_similar"]) -> Method:
     caps = client.capabilities
     method = caps.verify if call == "verify" else caps.find_similar
     if method not in ("embedding", "compare", "face_id"):
@@ -181,7 +199,7 @@ def _largest(result: DetectionResult, which: str, warnings: list[str]) -> Face:
     return result.faces[0]
 
 
-def _embedding_of(client: FaceClient, item: Any, which: str, warnings: list[str]) -> tuple[Face | None, FaceEmbedding]:
+def _embedding_of(client: IdentityClient, item: Any, which: str, warnings: list[str]) -> tuple[Face | None, FaceEmbedding]:
     from facekit.local.embedding import DEFAULT_THRESHOLD, EMBEDDING_MODEL
 
     if isinstance(item, FaceEmbedding):
@@ -206,7 +224,7 @@ def _distance(a: FaceEmbedding, b: FaceEmbedding) -> float:
     return math.sqrt(sum((x - y) ** 2 for x, y in zip(a.vector, b.vector, strict=True)))
 
 
-def _face_id_of(client: FaceClient, item: Any, which: str, warnings: list[str]) -> tuple[Face | None, str]:
+def _face_id_of(client: IdentityClient, item: Any, which: str, warnings: list[str]) -> tuple[Face | None, str]:
     if _is_face_id(item):
         return None, str(item)
     if isinstance(item, Face):
@@ -223,7 +241,7 @@ def _face_id_of(client: FaceClient, item: Any, which: str, warnings: list[str]) 
 
 
 def verify(
-    client: FaceClient,
+    client: IdentityClient,
     a: Any,
     b: Any,
     *,
@@ -294,7 +312,7 @@ def verify(
 
 
 def find_similar(
-    client: FaceClient,
+    client: IdentityClient,
     query: Any,
     candidates: Sequence[Any] | FaceIndex,
     *,
@@ -327,7 +345,7 @@ def find_similar(
 
 
 def _similar_by_embedding(
-    client: FaceClient,
+    client: IdentityClient,
     query: Any,
     candidates: Sequence[Any] | FaceIndex,
     top_k: int,
@@ -380,7 +398,7 @@ def _similar_by_embedding(
 
 
 def _similar_by_compare(
-    client: FaceClient,
+    client: IdentityClient,
     query: Any,
     candidates: list[Any],
     top_k: int,
@@ -417,7 +435,7 @@ def _similar_by_compare(
 
 
 def _similar_by_face_id(
-    client: FaceClient,
+    client: IdentityClient,
     query: Any,
     candidates: list[Any],
     top_k: int,

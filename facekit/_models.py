@@ -1,5 +1,6 @@
-"""The result model every backend returns: :class:`DetectionResult`, :class:`Face`,
-:class:`ImageInfo` and :class:`DetectRequest`.
+"""The result model every backend returns: :class:`DetectionResult`, :class:`ImageInfo` and
+:class:`DetectRequest` (:class:`Face` and :class:`FaceEmbedding` live in ``_face`` and are
+re-exported here).
 
 All models are pydantic v2 and round-trip through JSON without loss::
 
@@ -12,69 +13,18 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from facekit._attributes import FaceAttributes
-from facekit._geometry import BoundingBox, Point
+from facekit._face import Face, FaceEmbedding
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
     from PIL import Image
 
-    from facekit._draw import ImageRef, LabelFunction
+    from facekit._draw import LabelFunction
+    from facekit._imageref import ImageRef
     from facekit._supervision import SupervisionFaces
 
 __all__ = ["DetectRequest", "DetectionResult", "Face", "FaceEmbedding", "ImageInfo"]
-
-
-class FaceEmbedding(BaseModel):
-    """A face descriptor: a vector whose distances say how alike two faces are.
-
-    Vectors are provider- and model-specific: compare only vectors with the same ``model``.
-
-    Attributes:
-        model: The model that made the vector, e.g. ``"dlib_resnet_v1"`` (local engine).
-        vector: The descriptor (128 floats for ``dlib_resnet_v1``, not normalised).
-        metric: How to compare two vectors: ``"euclidean"`` (smaller is more alike).
-        threshold: The model's documented same-person threshold in that metric
-            (``0.6`` for ``dlib_resnet_v1``: same person when the distance is at most 0.6).
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    model: str
-    vector: tuple[float, ...]
-    metric: Literal["euclidean"] = "euclidean"
-    threshold: float
-
-
-class Face(BaseModel):
-    """One detected face.
-
-    Attributes:
-        index: Position in ``DetectionResult.faces`` (0 = largest box).
-        box: Face rectangle in pixels of the caller's upright image.
-        confidence: Detection confidence 0..1, or None when the provider gives none (Azure).
-        face_id: The provider's face id (Azure, only when asked for), else None.
-        landmarks: Canonical landmark name -> point in pixels of the caller's upright image;
-            None when landmarks were not requested or not returned.
-        attributes: Attributes; each field None unless returned.
-        embedding: The face's descriptor (``detect(..., embeddings=True)``, local engine),
-            else None. Compare only with descriptors of the same model.
-        mesh: The 468 (x, y, z) points of the local engine's face mesh (``landmarks="mesh"``),
-            pixels of the caller's upright image (z in the x scale, smaller is nearer the
-            camera; MediaPipe's point order); None otherwise.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    index: int = 0
-    box: BoundingBox
-    confidence: float | None = None
-    face_id: str | None = None
-    landmarks: dict[str, Point] | None = None
-    attributes: FaceAttributes = Field(default_factory=FaceAttributes)
-    embedding: FaceEmbedding | None = None
-    mesh: list[tuple[float, float, float]] | None = None
 
 
 class ImageInfo(BaseModel):
@@ -202,9 +152,11 @@ class DetectionResult(BaseModel):
             >>> result = FaceClient("local").detect("photo.jpg", attributes=["age", "gender"])
             >>> result.draw().save("annotated.jpg")
         """
-        from facekit._draw import draw_result
+        from facekit._draw import draw_faces
 
-        return draw_result(self, image, boxes=boxes, landmarks=landmarks, labels=labels, line_width=line_width)
+        return draw_faces(
+            self._picture(image), self.faces, boxes=boxes, landmarks=landmarks, labels=labels, line_width=line_width
+        )
 
     def crop_faces(self, image: Any = None, *, margin: float = 0.0) -> list[Image.Image]:
         """Cut out each face (box clipped to the image), in face order.
@@ -217,8 +169,11 @@ class DetectionResult(BaseModel):
             One RGB PIL image per face: ``crops[i]`` is ``faces[i]``.
         """
         from facekit._draw import crop_faces
+        from facekit._errors import InvalidRequestError
 
-        return crop_faces(self, image, margin=margin)
+        if margin < 0:
+            raise InvalidRequestError(f"margin must be >= 0, got {margin}")
+        return crop_faces(self._picture(image), self.faces, margin=margin)
 
     @property
     def xyxy(self) -> npt.NDArray[np.float64]:
@@ -300,19 +255,59 @@ class DetectionResult(BaseModel):
 
         Needs the ``notebook`` extra (``pip install 'facekit-detect[notebook]'``).
         """
-        from facekit._export import result_dataframe
+        from facekit._frame import faces_dataframe
 
-        return result_dataframe(self)
+        return faces_dataframe(self.faces)
+
+    def _picture(self, image: Any) -> Image.Image:
+        """The upright RGB image the faces refer to: ``image``, or the one the client attached.
+
+        Raises:
+            InvalidRequestError: No image attached and none given, or its size does not match.
+        """
+        from facekit._errors import InvalidRequestError
+        from facekit._image import open_image, to_rgb
+
+        if image is None:
+            if self._image_ref is None:
+                raise InvalidRequestError(
+                    "this result has no image attached (e.g. it was loaded from JSON); pass the image: "
+                    "result.draw(image='photo.jpg')"
+                )
+            picture: Image.Image = self._image_ref.open()
+        else:
+            picture = to_rgb(open_image(image).upright())
+        width, height = self.image.width, self.image.height
+        if width is not None and height is not None and picture.size != (width, height):
+            raise InvalidRequestError(
+                f"the image is {picture.width}x{picture.height} pixels but the result refers to a "
+                f"{width}x{height} image; pass the image that was detected"
+            )
+        return picture
+
+    def _thumbnail(self) -> bytes | None:
+        if self._image_ref is None:
+            return None
+        from facekit._draw import thumbnail_png
+
+        try:
+            return thumbnail_png(self._picture(None), self.faces)
+        except Exception:  # a display hook must never raise
+            return None
 
     def _repr_png_(self) -> bytes | None:
-        from facekit._draw import repr_png
-
-        return repr_png(self)
+        return self._thumbnail()
 
     def _repr_html_(self) -> str:
-        from facekit._draw import repr_html
+        from facekit._draw import faces_html
 
-        return repr_html(self)
+        return faces_html(
+            provider=self.provider,
+            faces=self.faces,
+            size=(self.image.width, self.image.height),
+            warnings=self.warnings,
+            png=self._thumbnail(),
+        )
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """Serialize to JSON (loadable with ``DetectionResult.model_validate_json``)."""

@@ -8,13 +8,14 @@ go into ``data`` (one entry per face): ``index``, ``age`` (NaN when not returned
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from facekit._deps import require
 from facekit._vocabulary import LANDMARKS
 
-if TYPE_CHECKING:
-    from facekit._models import DetectionResult
+#: The result whose faces this module reads; typed loosely because ``DetectionResult``'s own
+#: methods call this module, which must not import it back (no import cycle, tests/test_import_graph.py).
+DetectionResult = Any
 
 __all__ = ["SupervisionFaces", "to_supervision"]
 

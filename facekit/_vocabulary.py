@@ -11,6 +11,7 @@ local engine's face mesh indices behind each name with ``landmarks="mesh"``).
 
 from __future__ import annotations
 
+import difflib
 from typing import Final, Literal
 
 __all__ = [
@@ -274,8 +275,10 @@ def normalize_attribute_names(names: str | list[str] | tuple[str, ...] | None) -
         if alias is None:
             alias = next((a for a in ATTRIBUTES if a.replace("_", "") == compact), None)
         if alias is None:
+            near = difflib.get_close_matches(lowered, list(ATTRIBUTES), n=1, cutoff=0.6)
+            hint = f"did you mean {near[0]!r}? " if near else ""
             raise InvalidRequestError(
-                f"unknown attribute {name!r}; known attributes: {', '.join(ATTRIBUTES)} (or 'all')"
+                f"unknown attribute {name!r}; {hint}known attributes: {', '.join(ATTRIBUTES)} (or 'all')"
             )
         result[alias] = None
     return tuple(result)

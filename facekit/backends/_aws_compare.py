@@ -9,7 +9,7 @@ image and scores every face of the target: ``FaceMatches`` (similarity at least
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, Protocol
 
 from facekit._errors import FacekitError, InvalidRequestError, ProviderError
 from facekit._http import guarded
@@ -20,10 +20,18 @@ from facekit.backends._aws_s3 import probe_s3_image
 from facekit.backends._aws_wire import parse_face_detail
 from facekit.backends._base import CompareResult
 
-if TYPE_CHECKING:
-    from facekit.backends.aws import RekognitionBackend
-
 __all__ = ["QUALITY_FILTERS", "compare_faces"]
+
+
+class RekognitionBackend(Protocol):
+    """What CompareFaces needs of the aws backend (its boto3 clients); a protocol, so that this
+    module does not import the backend that calls it."""
+
+    @property
+    def client(self) -> Any: ...
+
+    @property
+    def s3_client(self) -> Any: ...
 
 QUALITY_FILTERS: Final = ("NONE", "AUTO", "LOW", "MEDIUM", "HIGH")
 """Values of ``QualityFilter`` (Rekognition's default: ``NONE`` for CompareFaces)."""

@@ -57,6 +57,7 @@ from facekit._errors import (
 from facekit._geometry import BoundingBox, Point
 from facekit._limits import check_face_count
 from facekit._models import DetectRequest, Face
+from facekit._options import check_call_options
 from facekit._vocabulary import ATTRIBUTES, AZURE_LANDMARKS
 from facekit.backends._base import Capabilities, check_request
 
@@ -149,13 +150,13 @@ AZURE_EMOTIONS: Final[tuple[str, ...]] = (
 )
 
 #: Options a caller may override per call: ``client.detect(..., detection_model="detection_03")``.
-PER_CALL_OPTIONS: Final[tuple[str, ...]] = (
-    "detection_model",
-    "recognition_model",
-    "face_id_time_to_live",
-    "return_recognition_model",
-    "allow_retired_attributes",
-)
+PER_CALL_OPTIONS: Final[Mapping[str, str]] = {
+    "detection_model": "detection_01, detection_02 or detection_03",
+    "recognition_model": "recognition_01 .. recognition_04",
+    "face_id_time_to_live": "seconds a face id lives, 60..86400 (v1.1+)",
+    "return_recognition_model": "echo the recognition model per face (True/False)",
+    "allow_retired_attributes": "allow asking for the attributes retired in 2023 (True/False)",
+}
 
 _RETIRED_NOTE: Final = (
     "retired by Microsoft in June 2023 under its Responsible AI rules, so current endpoints refuse it; "
@@ -251,12 +252,7 @@ class AzureOptions:
         Raises:
             InvalidRequestError: An unknown option or an invalid value.
         """
-        unknown = sorted(set(overrides) - set(PER_CALL_OPTIONS))
-        if unknown:
-            raise InvalidRequestError(
-                f"unknown option(s) {', '.join(unknown)} for Azure detect; per-call options are: "
-                + ", ".join(PER_CALL_OPTIONS)
-            )
+        check_call_options(overrides, PER_CALL_OPTIONS, backend="Azure")
         if not overrides:
             return self
         try:

@@ -201,6 +201,12 @@ class Backend(abc.ABC):
     env_vars: ClassVar[Mapping[str, tuple[str, ...]]] = {}
     #: Option names whose values are secrets (never shown in repr, logs or errors).
     secret_options: ClassVar[frozenset[str]] = frozenset()
+    #: Per-call options the backend understands: name -> what it takes
+    #: (``client.detect(image, NAME=value)`` -> ``request.options``). Anything else is refused
+    #: before the call with :class:`~facekit.InvalidRequestError` (one check for every backend:
+    #: :func:`facekit._options.check_call_options`). Extend it in a subclass:
+    #: ``call_options = {**Parent.call_options, "max_faces": "an integer >= 1"}``.
+    call_options: ClassVar[Mapping[str, str]] = {}
 
     @property
     @abc.abstractmethod
@@ -220,9 +226,24 @@ class Backend(abc.ABC):
         """
         return self.input_spec
 
+    def accepted_options(self) -> tuple[str, ...]:
+        """The per-call option names this instance understands (default: :attr:`call_options`)."""
+        return tuple(self.call_options)
+
     def check_request(self, request: DetectRequest) -> tuple[DetectRequest, list[str]]:
-        """Validate ``request`` before anything is sent; backends may add model-specific rules."""
+        """Validate ``request`` before anything is sent; backends may add model-specific rules.
+
+        Per-call options have already been checked against :meth:`accepted_options`.
+        """
         return check_request(request, self.capabilities, backend=self.name)
+
+    def ready(self, request: DetectRequest) -> None:  # noqa: B027 - optional hook
+        """Raise now what every call of ``request`` would raise (e.g. missing model weights).
+
+        Called once before the first input of a batch (``detect_many``, ``facekit detect``),
+        so that a backend that cannot serve the request fails once instead of once per input.
+        The default checks nothing.
+        """
 
     @abc.abstractmethod
     def detect(self, payload: Payload, request: DetectRequest) -> BackendResult:

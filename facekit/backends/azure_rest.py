@@ -40,6 +40,7 @@ from facekit._ratelimit import RateLimiter
 from facekit._retry import DEFAULT_TIMEOUT, RetryPolicy, call_with_retries
 from facekit.backends._azure_wire import (
     DEFAULT_API_VERSION,
+    PER_CALL_OPTIONS,
     AzureOptions,
     build_query,
     capabilities_for,
@@ -124,6 +125,9 @@ class AzureBackendBase(Backend):
         "allow_retired_attributes": ("FACEKIT_AZURE_ALLOW_RETIRED_ATTRIBUTES",),
         "timeout": ("FACEKIT_AZURE_TIMEOUT",),
     }
+
+    #: The per-call options of Azure detect (model choices; ``_azure_wire.PER_CALL_OPTIONS``).
+    call_options: ClassVar[Mapping[str, str]] = PER_CALL_OPTIONS
 
     _options: AzureOptions
     _endpoint_url: str

@@ -36,6 +36,8 @@ class FakeBackend(Backend):
         landmarks: Whether it claims landmarks (default True).
         face_id: Whether it claims face ids (default True).
         input_spec: Its declared input limits (default: JPEG/PNG bytes, any size).
+        call_options: Per-call options it accepts (default none), found by the handler in
+            ``request.options``.
     """
 
     name: ClassVar[str] = "fake"
@@ -48,8 +50,10 @@ class FakeBackend(Backend):
         landmarks: bool = True,
         face_id: bool = True,
         input_spec: InputSpec | None = None,
+        call_options: Iterable[str] = (),
     ) -> None:
         self.handler = handler
+        self._call_options = tuple(call_options)
         self.calls: list[tuple[Payload, DetectRequest]] = []
         self._capabilities = Capabilities(
             attributes=frozenset(attributes),
@@ -62,6 +66,9 @@ class FakeBackend(Backend):
     @property
     def capabilities(self) -> Capabilities:
         return self._capabilities
+
+    def accepted_options(self) -> tuple[str, ...]:
+        return (*self.call_options, *self._call_options)
 
     @property
     def input_spec(self) -> InputSpec:

@@ -19,7 +19,6 @@ eyes and mouth open come from its aspect ratios, and head pose from its 3-D poin
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import json
 import math
 import threading
@@ -32,6 +31,7 @@ from facekit._errors import InvalidImageError, InvalidRequestError, ModelNotAvai
 from facekit._geometry import BoundingBox, Point
 from facekit._image import InputSpec, Payload
 from facekit._models import DetectRequest, Face, FaceEmbedding
+from facekit._options import check_call_options
 from facekit._vocabulary import LOCAL_LANDMARKS, MESH_LANDMARKS
 from facekit.backends._base import Backend, BackendResult, Capabilities
 
@@ -89,14 +89,7 @@ def check_local_options(options: Mapping[str, Any]) -> dict[str, Any]:
     Raises:
         InvalidRequestError: An unknown option (with the closest known name) or a bad value.
     """
-    unknown = [name for name in options if name not in LOCAL_CALL_OPTIONS]
-    if unknown:
-        hints = []
-        for name in sorted(unknown):
-            close = difflib.get_close_matches(name, list(LOCAL_CALL_OPTIONS), n=1)
-            hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-        valid = ", ".join(f"{k} ({v})" for k, v in LOCAL_CALL_OPTIONS.items())
-        raise InvalidRequestError(f"unknown per-call option(s) {', '.join(hints)} for local; valid: {valid}")
+    check_call_options(options, LOCAL_CALL_OPTIONS, backend="local")
     out: dict[str, Any] = {"score_threshold": None, "min_face_size": None, "max_faces": None, "tile": False}
     value = options.get("score_threshold")
     if value is not None:
@@ -333,6 +326,28 @@ class LocalBackend(Backend):
 
     def detect(self, payload: Payload, request: DetectRequest) -> BackendResult:
         return self.detect_batch([payload], request)[0]
+
+    def ready(self, request: DetectRequest) -> None:
+        """Check (and, when allowed, fetch) the weight files ``request`` needs, before any input.
+
+        Raises:
+            ModelNotAvailableError: A needed file is missing or corrupt and cannot be fetched.
+        """
+        from facekit.local.store import ModelNotAvailable
+
+        wanted = set(request.attributes)
+        names = ["centerface.onnx"]
+        if "age" in wanted:
+            names.append("age-v1.onnx")
+        if "gender" in wanted:
+            names.append("gender-v1.onnx")
+        if wanted & {"emotion", "smile"}:
+            names.append("emotion_model.hdf5")
+        try:
+            for name in names:
+                self.engine.store.path(name)
+        except ModelNotAvailable as exc:
+            raise ModelNotAvailableError(str(exc), provider=self.name) from exc
 
     #: Images per :meth:`detect_batch` call made by ``FaceClient.detect_many``.
     batch_size: ClassVar[int] = 8

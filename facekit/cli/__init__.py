@@ -12,12 +12,9 @@ from collections.abc import Sequence
 
 from facekit._errors import FacekitError
 from facekit._version import __version__
+from facekit.cli._exit import EXIT_MISSING, EXIT_OK, EXIT_PARTIAL, EXIT_PROVIDER, EXIT_USAGE
 
-__all__ = ["build_parser", "main"]
-
-#: Exit codes: 0 success, 1 some inputs failed, 2 usage or configuration error,
-#: 3 missing dependency or model, 4 provider error.
-EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_MISSING, EXIT_PROVIDER = 0, 1, 2, 3, 4
+__all__ = ["EXIT_MISSING", "EXIT_OK", "EXIT_PARTIAL", "EXIT_PROVIDER", "EXIT_USAGE", "build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:

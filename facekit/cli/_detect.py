@@ -5,8 +5,9 @@ CSV (one row per face), with a row for every input, including inputs with no fac
 that failed (error type and message). Each input is written and flushed as soon as it is done
 (in input order), so ``--resume`` can continue a killed JSONL run.
 
-Exit codes (``facekit.cli``): 0 every input done, 1 some inputs failed (or could not be
-drawn), 2 usage or configuration error, 3 missing extra or model, 4 every input failed with a
+Exit codes (``facekit.cli._exit``): 0 every input done, 1 some inputs failed (or could not be
+drawn), 2 usage or configuration error or a bad request (checked once, before any input),
+3 missing extra or model (checked once, before any input), 4 every input failed with a
 provider or transport error (bad key, service down).
 """
 
@@ -24,7 +25,7 @@ from facekit._batch import BatchItem, ProgressBar
 from facekit._client import FaceClient
 from facekit._errors import ConfigurationError, ProviderError, TransportError
 from facekit._ratelimit import RateLimiter
-from facekit.cli import EXIT_OK, EXIT_PARTIAL, EXIT_PROVIDER
+from facekit.cli._exit import EXIT_OK, EXIT_PARTIAL, EXIT_PROVIDER
 from facekit.cli._inputs import InputEntry, expand_inputs
 from facekit.cli._output import FORMATS, finished_inputs, make_writer
 
@@ -166,43 +167,46 @@ def run(args: argparse.Namespace) -> int:
     detect_kwargs: dict[str, Any] = {"attributes": args.attributes, "landmarks": args.landmarks}
     if args.strict is not None:
         detect_kwargs["strict"] = args.strict
-    with client, _open_output(args) as stream:
-        writer = make_writer(args.format, stream)
+    with client:
+        # The request and the backend are checked here, once, before any input or output:
+        # a bad attribute exits 2, missing local weights exit 3 (facekit.cli.main).
         items = client.detect_many(
             (entry.name for entry in todo if entry.error is None),
             workers=args.workers,
             rate_limiter=limiter,
             **detect_kwargs,
         )
-        try:
-            for entry in todo:
-                position = positions[entry.name]
-                if entry.error is not None:
-                    item = BatchItem(position, entry.name, error=entry.error)
-                else:
-                    produced = next(items)
-                    item = BatchItem(position, entry.name, produced.result, produced.error, produced.seconds)
-                writer.write(item, entry.name)
-                done += 1
-                if item.error is not None:
-                    failures.append(item.error)
-                elif item.result is not None:
-                    faces += len(item.result.faces)
-                    if drawer is not None:
-                        try:
-                            drawer.save(entry, item)
-                        except Exception as exc:
-                            draw_failures += 1
-                            print(f"facekit: cannot draw {entry.name}: {exc}", file=sys.stderr)
+        with _open_output(args) as stream:
+            writer = make_writer(args.format, stream)
+            try:
+                for entry in todo:
+                    position = positions[entry.name]
+                    if entry.error is not None:
+                        item = BatchItem(position, entry.name, error=entry.error)
+                    else:
+                        produced = next(items)
+                        item = BatchItem(position, entry.name, produced.result, produced.error, produced.seconds)
+                    writer.write(item, entry.name)
+                    done += 1
+                    if item.error is not None:
+                        failures.append(item.error)
+                    elif item.result is not None:
+                        faces += len(item.result.faces)
+                        if drawer is not None:
+                            try:
+                                drawer.save(entry, item)
+                            except Exception as exc:
+                                draw_failures += 1
+                                print(f"facekit: cannot draw {entry.name}: {exc}", file=sys.stderr)
+                    if bar is not None:
+                        bar.update(done, len(failures))
+            finally:
+                close = getattr(items, "close", None)
+                if close is not None:
+                    close()
+                writer.close()
                 if bar is not None:
-                    bar.update(done, len(failures))
-        finally:
-            close = getattr(items, "close", None)
-            if close is not None:
-                close()
-            writer.close()
-            if bar is not None:
-                bar.close(done, len(failures))
+                    bar.close(done, len(failures))
     if not args.quiet:
         skipped = f", {len(entries) - len(todo)} already done" if finished else ""
         print(f"facekit: {done} input(s), {faces} face(s), {len(failures)} failed{skipped}", file=sys.stderr)

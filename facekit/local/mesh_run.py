@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -30,8 +30,9 @@ from facekit.local.mesh_geometry import (
     measure,
 )
 
-if TYPE_CHECKING:
-    from facekit.local.engine import LocalFace
+#: An engine face (``facekit.local.engine.LocalFace``), written in place; named loosely so that
+#: this module does not import the engine that calls it (no import cycle).
+LocalFace = Any
 
 __all__ = ["MESH_ATTRIBUTES", "MeshRunner"]
 

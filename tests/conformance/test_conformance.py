@@ -10,6 +10,7 @@ from PIL import Image
 from facekit import (
     DetectionResult,
     FacekitWarning,
+    InvalidRequestError,
     RatioBox,
     UnsupportedFeatureError,
 )
@@ -150,3 +151,41 @@ def test_landmarks_are_canonical_and_inside_faces(harness: Harness) -> None:
         assert set(face.landmarks) <= set(LANDMARKS)
         for point in face.landmarks.values():
             assert face.box.left - face.box.width * 0.25 <= point.x <= face.box.right + face.box.width * 0.25
+
+
+@pytest.mark.parametrize(
+    ("options", "named", "near"),
+    [
+        ({"colour_order": "bgr"}, "'colour_order'", "'color_order'"),  # a typo of a detect() keyword
+        ({"landmark": True}, "'landmark'", "'landmarks'"),
+        ({"no_such_knob_at_all": 1}, "'no_such_knob_at_all'", None),
+    ],
+)
+def test_unknown_per_call_option_is_refused_before_anything_is_sent(
+    harness: Harness, options: dict[str, object], named: str, near: str | None
+) -> None:
+    with harness.client(TWO_FACES) as client:
+        backend = client.backend
+        sent: list[object] = []
+        original = backend.detect
+
+        def recording(*args: object, **kwargs: object) -> object:
+            sent.append(args)
+            return original(*args, **kwargs)  # type: ignore[arg-type]
+
+        backend.detect = recording  # type: ignore[method-assign]
+        with pytest.raises(InvalidRequestError) as info:
+            client.detect(_jpeg(harness.image(TWO_FACES, (320, 240))), **options)  # type: ignore[arg-type]
+        with pytest.raises(InvalidRequestError):
+            list(client.detect_many([_jpeg(harness.image(TWO_FACES, (320, 240)))], **options))
+        assert sent == []  # refused before the backend was called
+        assert len(client.detect(_jpeg(harness.image(TWO_FACES, (320, 240)))).faces) == 2  # the client still works
+    message = str(info.value)
+    assert named in message
+    assert "per-call options" in message
+    for valid in backend.accepted_options():
+        assert repr(valid) in message or valid in message
+    if near is not None:
+        assert f"did you mean {near}" in message
+    else:
+        assert "did you mean" not in message

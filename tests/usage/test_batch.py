@@ -5,12 +5,26 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+import warnings
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from facekit import BoundingBox, DetectRequest, Face, FaceClient, InvalidImageError, Payload, RateLimiter
+from facekit import (
+    BoundingBox,
+    DetectRequest,
+    Face,
+    FaceClient,
+    FacekitWarning,
+    InvalidImageError,
+    InvalidRequestError,
+    ModelNotAvailableError,
+    Payload,
+    RateLimiter,
+    UnsupportedFeatureError,
+)
 from facekit._batch import BatchItem
 from facekit.backends import BackendResult
 from facekit.backends.fake import FakeBackend
@@ -110,8 +124,6 @@ def test_progress_callback_and_detect_kwargs() -> None:
 
 
 def test_workers_must_be_positive() -> None:
-    from facekit import InvalidRequestError
-
     with pytest.raises(InvalidRequestError):
         list(FaceClient("fake").detect_many([sized(100)], workers=0))
 
@@ -145,3 +157,84 @@ def test_batched_inference_in_chunks_and_fallback_per_item() -> None:
     assert isinstance(items[7].error, InvalidImageError)
     assert items[6].result is not None and items[6].result.faces[0].box.width == 50.0
     assert items[0].result is not None and items[0].result.faces[0].box.image_width == 100
+
+
+def _write_png(path: Path, width: int) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sized(width).save(path, format="PNG")
+    return str(path)
+
+
+def test_a_folder_or_glob_string_is_expanded_like_the_cli(tmp_path: Path) -> None:
+    a = _write_png(tmp_path / "photos" / "a.png", 100)
+    b = _write_png(tmp_path / "photos" / "b.jpg.png", 120)
+    _write_png(tmp_path / "photos" / "sub" / "c.png", 140)  # not in a non-recursive folder listing
+    (tmp_path / "photos" / "notes.txt").write_text("not an image")
+    client = FaceClient("fake", handler=box_handler())
+    by_folder = list(client.detect_many(str(tmp_path / "photos") + "/"))
+    assert [item.input for item in by_folder] == [a, b]
+    assert all(item.ok for item in by_folder)
+    assert [item.result.image.width for item in by_folder] == [100, 120]  # type: ignore[union-attr]
+    by_glob = list(client.detect_many(str(tmp_path / "photos" / "*.png")))
+    assert [item.input for item in by_glob] == [a, b]
+    deep = list(client.detect_many(tmp_path / "photos" / "**" / "*.png"))  # a Path works too
+    assert sorted(Path(item.input).name for item in deep) == ["a.png", "b.jpg.png", "c.png"]
+    assert [item.input for item in client.detect_many(a)] == [a]  # one file: one input, not 40 characters
+
+
+def test_a_folder_or_glob_that_names_nothing_raises_before_any_input(tmp_path: Path) -> None:
+    client = FaceClient("fake", handler=box_handler())
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InvalidRequestError, match="no image files"):
+        client.detect_many(str(tmp_path / "empty"))
+    with pytest.raises(InvalidRequestError, match="no files match"):
+        client.detect_many(str(tmp_path / "*.jpg"))
+    with pytest.raises(TypeError, match="detect"):
+        client.detect_many(b"\x89PNG...")  # type: ignore[arg-type]
+
+
+def test_a_bad_request_raises_once_before_the_first_input_is_read() -> None:
+    consumed = 0
+
+    def inputs() -> Iterator[Image.Image]:
+        nonlocal consumed
+        for _ in range(5):
+            consumed += 1
+            yield sized(100)
+
+    backend = FakeBackend(box_handler(), attributes=["age"], landmarks=False)
+    client = FaceClient(backend=backend)
+    with pytest.raises(InvalidRequestError, match="did you mean 'age'"):
+        client.detect_many(inputs(), attributes=["agee"])
+    with pytest.raises(UnsupportedFeatureError):
+        client.detect_many(inputs(), landmarks=True)  # strict: the fake cannot return landmarks
+    with pytest.raises(InvalidRequestError, match="workers"):
+        client.detect_many(inputs(), workers=0)
+    assert consumed == 0 and backend.calls == []
+
+
+def test_unsupported_features_warn_once_per_batch_when_not_strict() -> None:
+    backend = FakeBackend(box_handler(), attributes=["age"], landmarks=False)
+    client = FaceClient(backend=backend)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        items = list(client.detect_many([sized(100)] * 3, landmarks=True, strict=False, workers=2))
+    assert len([w for w in caught if issubclass(w.category, FacekitWarning)]) == 1
+    assert all(item.ok and "landmarks" in " ".join(item.result.warnings) for item in items)  # type: ignore[union-attr]
+
+
+def test_missing_local_weights_raise_once_before_any_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("onnxruntime")
+    monkeypatch.delenv("FACEKIT_MODEL_DIR", raising=False)
+    consumed = 0
+
+    def inputs() -> Iterator[Image.Image]:
+        nonlocal consumed
+        consumed += 1
+        yield sized(100)
+
+    client = FaceClient("local", model_dir=str(tmp_path / "none"), cache_dir=str(tmp_path / "cache"), allow_fetch=False)
+    with pytest.raises(ModelNotAvailableError, match="facekit models fetch") as info:
+        client.detect_many(inputs())
+    assert "centerface.onnx" in str(info.value)
+    assert consumed == 0

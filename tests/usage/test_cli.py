@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from facekit.cli import EXIT_OK, EXIT_PARTIAL, EXIT_PROVIDER, EXIT_USAGE, main
+from facekit.cli import EXIT_MISSING, EXIT_OK, EXIT_PARTIAL, EXIT_PROVIDER, EXIT_USAGE, main
 from tests.loopback import LoopbackServer
 from tests.usage.loopback_backend import ENV_ENDPOINT, face_service
 
@@ -168,3 +168,26 @@ def test_providers_json_lists_backends_with_capabilities(capsys) -> None:  # typ
     assert rows["fake"]["installed"] is True and rows["fake"]["extra"] is None
     assert rows["aws"]["install"] == "pip install 'facekit-detect[aws]'"
     assert "s3" in rows["aws"]["capabilities"]["default"]["inputs"]
+
+
+def test_a_bad_attribute_exits_2_before_any_input(service, tree, capsys) -> None:  # type: ignore[no-untyped-def]
+    _, log = service
+    out = tree / "r.jsonl"
+    code = detect(str(tree / "imgs"), "-r", "-a", "agee", "--format", "jsonl", "-o", str(out))
+    err = capsys.readouterr().err
+    assert code == EXIT_USAGE
+    assert err.count("unknown attribute 'agee'") == 1 and "did you mean 'age'" in err
+    assert log == []  # nothing was sent
+    assert not out.exists()  # and no output file was started
+
+
+def test_missing_local_weights_exit_3_before_any_input(tree, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("onnxruntime")
+    monkeypatch.delenv("FACEKIT_MODEL_DIR", raising=False)
+    monkeypatch.setenv("FACEKIT_CACHE_DIR", str(tree / "empty-cache"))
+    monkeypatch.setenv("FACEKIT_ALLOW_FETCH", "0")
+    code = main(["detect", "--provider", "local", "--quiet", str(tree / "imgs"), "-r", "--format", "jsonl"])
+    captured = capsys.readouterr()
+    assert code == EXIT_MISSING
+    assert captured.out == ""  # no per-input rows
+    assert captured.err.count("facekit models fetch") == 1
