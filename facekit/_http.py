@@ -65,8 +65,12 @@ class _Watch:
 
     def add(self, connection: Any) -> None:
         with self._lock:
-            if self._active:
+            if not self._active:
+                return
+            if not self.expired:
                 self._connections.append(connection)
+                return
+        _shut(connection)  # an attempt started after the deadline (e.g. after an SDK's own backoff)
 
     def expire(self) -> None:
         with self._lock:
@@ -75,16 +79,20 @@ class _Watch:
             self.expired = True
             connections, self._connections = self._connections, []
         for connection in connections:
-            sock = getattr(connection, "sock", None)
-            if sock is None:
-                continue
-            with contextlib.suppress(OSError):  # already closed
-                sock.shutdown(socket.SHUT_RDWR)
+            _shut(connection)
 
     def end(self) -> None:
         with self._lock:
             self._active = False
             self._connections = []
+
+
+def _shut(connection: Any) -> None:
+    """Shut a connection's socket so that a blocked read returns at once."""
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):  # already closed
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 _WATCH: contextvars.ContextVar[_Watch | None] = contextvars.ContextVar("facekit_http_watch", default=None)

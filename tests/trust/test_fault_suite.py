@@ -34,8 +34,9 @@ IMAGE = Path(__file__).resolve().parents[1] / "data" / "grace_hopper.jpg"
 IMAGE_SIZE = (512, 600)
 DEADLINE = 1.5
 #: Allowed overrun past the deadline, seconds: the shut connection's error must travel up the stack
-#: (measured 0.01 s on an idle machine; generous for a loaded CI runner).
-SLACK = 1.0
+#: (measured 0.01-0.2 s on an idle machine). Threads starved on a loaded runner take longer, so the
+#: allowance grows with the load per core.
+SLACK = 1.0 + 0.5 * max(0.0, os.getloadavg()[0] / (os.cpu_count() or 1) - 1.0)
 KEY = "k3y-that-must-never-show-0123456789abcdef"
 
 
