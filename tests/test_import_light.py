@@ -6,7 +6,8 @@ import json
 import subprocess
 import sys
 
-HEAVY = ("boto3", "botocore", "azure", "onnxruntime", "onnx", "numpy", "pandas", "matplotlib", "h5py", "supervision", "scipy", "tqdm")
+HEAVY = ("boto3", "botocore", "azure", "onnxruntime", "onnx", "numpy", "pandas", "matplotlib", "h5py", "supervision", "scipy", "tqdm",
+         "dask", "distributed", "pyarrow")
 
 
 def test_import_facekit_imports_no_heavy_module() -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import os
 import sys
 from collections.abc import Iterator
@@ -25,9 +24,11 @@ from facekit._batch import BatchItem, ProgressBar
 from facekit._client import FaceClient
 from facekit._errors import ConfigurationError, ProviderError, TransportError
 from facekit._ratelimit import RateLimiter
+from facekit.cli import _dask
 from facekit.cli._exit import EXIT_OK, EXIT_PARTIAL, EXIT_PROVIDER
 from facekit.cli._inputs import InputEntry, expand_inputs
 from facekit.cli._output import FORMATS, finished_inputs, make_writer
+from facekit.cli._provider_arg import provider_name as _provider_name
 
 __all__ = ["register", "run"]
 
@@ -78,23 +79,8 @@ def register(sub: Any) -> None:
     shown = parser.add_mutually_exclusive_group()
     shown.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary on stderr")
     shown.add_argument("--progress", action="store_true", help="progress bar even when stderr is not a terminal")
+    _dask.add_arguments(parser)
     parser.set_defaults(func=run)
-
-
-def _provider_name(provider: str | None) -> str | None:
-    """Register ``module:Class`` providers under their class's ``name``; return the name to use."""
-    if provider is None or ":" not in provider:
-        return provider
-    from facekit._registry import register_backend
-
-    module_name, _, class_name = provider.partition(":")
-    try:
-        backend_class = getattr(importlib.import_module(module_name), class_name)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigurationError(f"cannot import provider {provider!r}: {exc}") from exc
-    name = str(getattr(backend_class, "name", "") or class_name).lower()
-    register_backend(name, backend_class, replace=True, description=f"from {provider}")
-    return name
 
 
 def _check_arguments(args: argparse.Namespace) -> None:
@@ -152,6 +138,8 @@ def _exit_code(done: int, failures: list[Exception], draw_failures: int) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``facekit detect``; returns the exit code."""
+    if args.dask:
+        return _dask.run(args)
     _check_arguments(args)
     entries = expand_inputs(args.images, recursive=args.recursive)
     finished = finished_inputs(args.output, retry_failed=args.retry_failed) if args.resume else set()
