@@ -138,7 +138,8 @@ def test_cloud_same_faces_and_one_rate_limit_for_the_cluster(cluster_client: Any
     assert len(calls) == len(inputs)
     span = calls[-1] - calls[0]
     assert (len(calls) - 1) / span <= rate * 1.1
-    assert max(sum(1 for t in calls if start <= t < start + 1.0) for start in calls) <= rate + 2  # jitter
+    # arrivals jitter on a loaded machine (a late call bunches with the next); per-worker limits would give 2x
+    assert max(sum(1 for t in calls if start <= t < start + 1.0) for start in calls) <= rate * 1.5
     gaps = sorted(b - a for a, b in itertools.pairwise(calls))
     assert gaps[len(gaps) // 2] == pytest.approx(1 / rate, abs=0.03)  # evenly spaced, not bursts
 
@@ -146,12 +147,17 @@ def test_cloud_same_faces_and_one_rate_limit_for_the_cluster(cluster_client: Any
 # -- local engine: real photos ----------------------------------------------------------------------
 @pytest.mark.models
 def test_local_engine_same_faces_models_loaded_once_per_worker(cluster_client: Any, photos: list[str],
-                                                                models: Any) -> None:
+                                                                models: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     cluster_client.run(count_sessions)
     kwargs = {"attributes": ["age", "gender", "emotion"], "landmarks": True}
     rows = fd.detect(photos, partition_size=2, intra_op_threads=1, **kwargs).compute()
-    with FaceClient("local", intra_op_threads=1) as local:
+    import onnxruntime
+
+    monkeypatch.setattr(onnxruntime, "InferenceSession", onnxruntime.InferenceSession)  # restored afterwards
+    count_sessions()
+    with FaceClient("local", intra_op_threads=1) as local:  # what one client loads, in this process
         expected = expected_faces(local, photos, **kwargs)
+    one_client = Counter(sessions_created())
     got = rows_faces(rows)
     assert got == expected
     assert got[photos[-1]] == "InvalidImageError" and got[photos[-2]] == []  # broken file, blank image
@@ -161,7 +167,8 @@ def test_local_engine_same_faces_models_loaded_once_per_worker(cluster_client: A
     assert rows_faces(again) == expected
     after = cluster_client.run(sessions_created)
     assert after == first  # the second graph reused every worker's models
-    assert all(sessions and max(Counter(sessions).values()) == 1 for sessions in after.values())
+    loaded = [sessions for sessions in after.values() if sessions]  # a busy machine may leave a worker idle
+    assert loaded and all(Counter(sessions) <= one_client for sessions in loaded)  # no model twice per worker
     faces = fd.explode_faces(fd.detect(photos, partition_size=3, intra_op_threads=1, **kwargs)).compute()
     assert len(faces) == sum(len(v) for v in expected.values() if isinstance(v, list))
     assert faces["age"].notna().all() and faces["emotion.happiness"].notna().all()
