@@ -24,7 +24,8 @@ from facekit._batch import BatchItem, ProgressBar
 from facekit._client import FaceClient
 from facekit._errors import ConfigurationError, ProviderError, TransportError
 from facekit._ratelimit import RateLimiter
-from facekit.cli import _dask
+from facekit.cli._dask import add_arguments as add_dask_arguments
+from facekit.cli._dask import run as run_dask
 from facekit.cli._exit import EXIT_OK, EXIT_PARTIAL, EXIT_PROVIDER
 from facekit.cli._inputs import InputEntry, expand_inputs
 from facekit.cli._output import FORMATS, finished_inputs, make_writer
@@ -79,7 +80,7 @@ def register(sub: Any) -> None:
     shown = parser.add_mutually_exclusive_group()
     shown.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary on stderr")
     shown.add_argument("--progress", action="store_true", help="progress bar even when stderr is not a terminal")
-    _dask.add_arguments(parser)
+    add_dask_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -139,7 +140,7 @@ def _exit_code(done: int, failures: list[Exception], draw_failures: int) -> int:
 def run(args: argparse.Namespace) -> int:
     """Run ``facekit detect``; returns the exit code."""
     if args.dask:
-        return _dask.run(args)
+        return run_dask(args)
     _check_arguments(args)
     entries = expand_inputs(args.images, recursive=args.recursive)
     finished = finished_inputs(args.output, retry_failed=args.retry_failed) if args.resume else set()
