@@ -6,7 +6,6 @@ import inspect
 import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Literal
 
 from facekit._batch import check_workers, run_batch
@@ -26,8 +25,6 @@ from facekit._limits import (
     DEFAULT_DEADLINE,
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RESPONSE_FACES,
-    CallLimits,
-    call_limits,
     parse_deadline,
     parse_positive_int,
 )
@@ -128,13 +125,6 @@ class FaceClient:
         )
         self.max_response_faces: int = parse_positive_int(
             client_options.get("max_response_faces", DEFAULT_MAX_RESPONSE_FACES), name="max_response_faces"
-        )
-
-    def call_limits(self, deadline: float | object | None = ...) -> AbstractContextManager[CallLimits]:
-        """The bounds of one call: ``deadline`` seconds (default: the client's), answer size and faces."""
-        seconds = self.deadline if deadline is ... else parse_deadline(deadline)
-        return call_limits(
-            seconds, max_response_bytes=self.max_response_bytes, max_response_faces=self.max_response_faces
         )
 
     @classmethod
