@@ -6,11 +6,49 @@ free-tier Azure key (20 calls per minute) or any quota is never exceeded by face
 
 from __future__ import annotations
 
+import math
+import re
 import threading
 import time
 from collections.abc import Callable
 
-__all__ = ["RateLimiter"]
+__all__ = ["RateLimiter", "parse_rate"]
+
+#: Period names accepted by :func:`parse_rate`, seconds.
+_PERIODS: dict[str, float] = {
+    "s": 1.0,
+    "sec": 1.0,
+    "second": 1.0,
+    "min": 60.0,
+    "minute": 60.0,
+    "h": 3600.0,
+    "hour": 3600.0,
+}
+_RATE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(?:/\s*([A-Za-z]+?)s?)?\s*$")
+
+
+def parse_rate(text: str) -> tuple[float, float]:
+    """Read a rate such as ``"20/min"``, ``"5/s"``, ``"1000/h"`` or ``"2.5"`` (calls per second).
+
+    Args:
+        text: A positive number of calls, optionally ``/s``, ``/sec``, ``/second``, ``/min``,
+            ``/minute``, ``/h`` or ``/hour`` (plural ``s`` allowed); a bare number is per second.
+
+    Returns:
+        ``(calls, period)``: calls allowed per ``period`` seconds, as :class:`RateLimiter` takes them.
+
+    Raises:
+        ValueError: Not a rate, an unknown period, or a rate that is not positive and finite;
+            the message shows the accepted forms.
+    """
+    match = _RATE.match(text)
+    unit = (match.group(2) or "s").lower() if match else ""
+    if match is None or unit not in _PERIODS:
+        raise ValueError(f"not a rate: {text!r}; write CALLS/PERIOD such as 20/min, 5/s or 1000/h (or calls per second)")
+    calls = float(match.group(1))
+    if not math.isfinite(calls) or calls <= 0:
+        raise ValueError(f"the rate must be positive, got {text!r}")
+    return calls, _PERIODS[unit]
 
 
 class RateLimiter:
@@ -53,6 +91,16 @@ class RateLimiter:
     def per_minute(cls, calls: float, *, burst: int = 1) -> RateLimiter:
         """A limiter of ``calls`` per minute."""
         return cls(calls, 60.0, burst=burst)
+
+    @classmethod
+    def parse(cls, text: str, *, burst: int = 1) -> RateLimiter:
+        """A limiter from a rate such as ``"20/min"``, ``"5/s"`` or ``"1000/h"`` (see :func:`parse_rate`).
+
+        Raises:
+            ValueError: ``text`` is not a positive rate.
+        """
+        calls, period = parse_rate(text)
+        return cls(calls, period, burst=burst)
 
     @property
     def rate(self) -> float:

@@ -83,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``facekit detect --dask``; returns the exit code (the same codes as ``detect``)."""
     from facekit import _errors
     from facekit._batch import ProgressBar
+    from facekit.cli._backend_args import call_options, calls_per_second, client_settings
     from facekit.cli._exit import EXIT_OK, EXIT_PARTIAL, EXIT_PROVIDER
     from facekit.cli._inputs import expand_inputs
     from facekit.cli._provider_arg import provider_name as _provider_name
@@ -110,6 +111,8 @@ def run(args: argparse.Namespace) -> int:
     if args.partition_size is not None:
         options["partition_size"] = args.partition_size
     provider = _provider_name(args.provider)
+    options.update(client_settings(args, provider))
+    per_call = call_options(args)
     done = facekit_dask.finished_inputs(args.output) if os.path.isdir(args.output) else set()
     if all(name in done for name in names):  # nothing to run: no cluster to start
         if not args.quiet:
@@ -122,9 +125,10 @@ def run(args: argparse.Namespace) -> int:
             provider,
             attributes=args.attributes,
             landmarks=args.landmarks,
-            config=args.config,
+            config=os.path.expanduser(args.config) if args.config else None,
             profile=args.profile,
-            rate_limit=args.rate_limit,
+            detect_options=per_call or None,
+            rate_limit=calls_per_second(args),
             workers=args.workers,
             progress=progress,
             **options,

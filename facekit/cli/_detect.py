@@ -21,18 +21,18 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from facekit._batch import BatchItem, ProgressBar
-from facekit._client import FaceClient
 from facekit._errors import ConfigurationError, ProviderError, TransportError
-from facekit._ratelimit import RateLimiter
+from facekit.cli._backend_args import add_arguments as add_backend_arguments
+from facekit.cli._backend_args import call_options, expand_paths, make_client, rate_limiter
 from facekit.cli._dask import add_arguments as add_dask_arguments
 from facekit.cli._dask import run as run_dask
 from facekit.cli._exit import EXIT_OK, EXIT_PARTIAL, EXIT_PROVIDER
 from facekit.cli._inputs import InputEntry, expand_inputs
 from facekit.cli._output import FORMATS, finished_inputs, make_writer
-from facekit.cli._provider_arg import provider_name as _provider_name
 
 __all__ = ["register", "run"]
 
+_MESH_FLAG = "--landmarks-mesh"
 _DRAW_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG"}
 
 
@@ -47,20 +47,15 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("images", nargs="+", help="image files, directories, glob patterns, URLs or s3:// URIs")
     parser.add_argument("-r", "--recursive", action="store_true", help="descend into subdirectories")
-    parser.add_argument(
-        "--provider", "-p", help="backend name, or package.module:Class of a Backend subclass (default: local)"
-    )
-    parser.add_argument("--config", help="TOML config file (default: FACEKIT_CONFIG)")
-    parser.add_argument("--profile", help="profile in the config file (default: FACEKIT_PROFILE)")
+    add_backend_arguments(parser)
     parser.add_argument("--attributes", "-a", help="comma-separated attributes, or 'all'")
-    parser.add_argument(
-        "--landmarks",
-        "-l",
-        nargs="?",
-        const=True,
-        default=False,
-        choices=["mesh"],
-        help="return landmarks; --landmarks mesh: the local engine's 468-point face mesh and the names derived from it",
+    parser.add_argument("--landmarks", "-l", action="store_const", const=True, default=False, help="return landmarks; --landmarks mesh: the local engine's 468-point face mesh and the names derived from it")
+    parser.add_argument(  # "--landmarks mesh" and "--landmarks=mesh" are rewritten to this (prepare_argv)
+        _MESH_FLAG,
+        dest="landmarks",
+        action="store_const",
+        const="mesh",
+        help=argparse.SUPPRESS,
     )
     parser.add_argument(
         "--strict",
@@ -75,13 +70,33 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("--retry-failed", action="store_true", help="with --resume, redo inputs that failed")
     parser.add_argument("--draw", metavar="DIR", help="write annotated copies of the images into DIR")
-    parser.add_argument("--workers", "-w", type=int, help="concurrent requests (default 4; local engine: batched)")
-    parser.add_argument("--rate-limit", type=float, metavar="CALLS_PER_SECOND", help="most calls per second")
     shown = parser.add_mutually_exclusive_group()
     shown.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary on stderr")
     shown.add_argument("--progress", action="store_true", help="progress bar even when stderr is not a terminal")
     add_dask_arguments(parser)
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, prepare_argv=prepare_argv)
+
+
+def prepare_argv(argv: list[str]) -> list[str]:
+    """Rewrite ``--landmarks mesh`` (and ``-l mesh``, ``--landmarks=mesh``) to one flag.
+
+    ``--landmarks`` is a plain flag, so that ``facekit detect --landmarks a.jpg`` does not read
+    ``a.jpg`` as its value; ``mesh`` right after it still asks for the face mesh.
+    """
+    out: list[str] = []
+    tokens = iter(enumerate(argv))
+    for position, token in tokens:
+        if token == "--":
+            out.extend(argv[position:])
+            break
+        if token == "--landmarks=mesh":
+            out.append(_MESH_FLAG)
+        elif token in ("--landmarks", "-l") and position + 1 < len(argv) and argv[position + 1] == "mesh":
+            out.append(_MESH_FLAG)
+            next(tokens)
+        else:
+            out.append(token)
+    return out
 
 
 def _check_arguments(args: argparse.Namespace) -> None:
@@ -91,8 +106,6 @@ def _check_arguments(args: argparse.Namespace) -> None:
         raise ConfigurationError("--retry-failed goes with --resume")
     if args.workers is not None and args.workers < 1:
         raise ConfigurationError(f"--workers must be at least 1, got {args.workers}")
-    if args.rate_limit is not None and args.rate_limit <= 0:
-        raise ConfigurationError(f"--rate-limit must be positive, got {args.rate_limit}")
 
 
 @contextlib.contextmanager
@@ -139,21 +152,23 @@ def _exit_code(done: int, failures: list[Exception], draw_failures: int) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``facekit detect``; returns the exit code."""
+    expand_paths(args, "output", "draw")
     if args.dask:
         return run_dask(args)
     _check_arguments(args)
+    options = call_options(args)
     entries = expand_inputs(args.images, recursive=args.recursive)
     finished = finished_inputs(args.output, retry_failed=args.retry_failed) if args.resume else set()
     positions = {entry.name: position for position, entry in enumerate(entries)}
     todo = [entry for entry in entries if entry.name not in finished]
-    client = FaceClient(_provider_name(args.provider), config=args.config, profile=args.profile)
-    limiter = RateLimiter(args.rate_limit) if args.rate_limit else None
+    client = make_client(args)
+    limiter = rate_limiter(args)
     show = args.progress or (not args.quiet and sys.stderr.isatty())
     bar = ProgressBar(len(todo)) if show and len(todo) > 1 else None
     drawer = _Drawer(args.draw) if args.draw else None
     failures: list[Exception] = []
     draw_failures = faces = done = 0
-    detect_kwargs: dict[str, Any] = {"attributes": args.attributes, "landmarks": args.landmarks}
+    detect_kwargs: dict[str, Any] = {**options, "attributes": args.attributes, "landmarks": args.landmarks}
     if args.strict is not None:
         detect_kwargs["strict"] = args.strict
     with client:
