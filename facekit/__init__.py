@@ -29,6 +29,7 @@ from facekit._attributes import (
     Smile,
 )
 from facekit._batch import BatchItem
+from facekit._batch_frame import to_dataframe, write_parquet
 from facekit._client import FaceClient, FacekitWarning
 from facekit._errors import (
     AuthenticationError,
@@ -44,6 +45,7 @@ from facekit._errors import (
     ProviderError,
     QuotaExceededError,
     RateLimitError,
+    RecordedError,
     RequestTimeoutError,
     ServiceUnavailableError,
     TransportError,
@@ -55,6 +57,7 @@ from facekit._identity import SimilarFaces, SimilarMatch, Verification
 from facekit._image import InputSpec, Payload, S3Location, SourceImage, open_image
 from facekit._models import DetectionResult, DetectRequest, Face, FaceEmbedding, ImageInfo
 from facekit._ratelimit import RateLimiter
+from facekit._read_results import read_results
 from facekit._registry import available_backends, register_backend
 from facekit._retry import RetryPolicy, should_retry
 from facekit._version import __version__
@@ -109,6 +112,7 @@ __all__ = [
     "RateLimitError",
     "RateLimiter",
     "RatioBox",
+    "RecordedError",
     "RequestTimeoutError",
     "RetryPolicy",
     "S3Location",
@@ -123,6 +127,9 @@ __all__ = [
     "__version__",
     "available_backends",
     "open_image",
+    "read_results",
     "register_backend",
     "should_retry",
+    "to_dataframe",
+    "write_parquet",
 ]

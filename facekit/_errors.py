@@ -14,10 +14,11 @@ FacekitError                       .provider .status .code .request_id .body (No
 │   ├── QuotaExceededError         403 out of call volume quota
 │   ├── RateLimitError             429 or throttling; ``retry_after`` in seconds when known
 │   └── ServiceUnavailableError    5xx, the service failed or is overloaded
-└── TransportError                 no answer from the service
-    ├── RequestTimeoutError        the request timed out (also a builtin ``TimeoutError``)
-    │   └── DeadlineExceededError  the call's total deadline passed (never retried)
-    └── NetworkError               connection refused or reset, DNS failure, truncated body
+├── TransportError                 no answer from the service
+│   ├── RequestTimeoutError        the request timed out (also a builtin ``TimeoutError``)
+│   │   └── DeadlineExceededError  the call's total deadline passed (never retried)
+│   └── NetworkError               connection refused or reset, DNS failure, truncated body
+└── RecordedError                  a non-facekit error read back from saved results (``read_results``)
 ```
 
 Every error raised by a backend is mapped at one seam per backend and raised
@@ -43,6 +44,7 @@ __all__ = [
     "ProviderError",
     "QuotaExceededError",
     "RateLimitError",
+    "RecordedError",
     "RequestTimeoutError",
     "ServiceUnavailableError",
     "TransportError",
@@ -190,3 +192,20 @@ class DeadlineExceededError(RequestTimeoutError):
 
 class NetworkError(TransportError, builtins.ConnectionError):
     """The connection failed: refused, reset, DNS failure or a truncated body."""
+
+
+class RecordedError(FacekitError):
+    """An error read back from saved results whose class is not a facekit error (e.g. ``OSError``).
+
+    :func:`facekit.read_results` restores facekit errors as their own class; any other error
+    becomes this one, keeping what was recorded.
+
+    Attributes:
+        type_name: The class name of the original error, as recorded (e.g. ``"OSError"``).
+        record: The error record as it was written (``type``, ``message`` ...).
+    """
+
+    def __init__(self, message: str, *, type_name: str, record: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.type_name = type_name
+        self.record = dict(record) if record is not None else {"type": type_name, "message": message}

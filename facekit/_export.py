@@ -17,7 +17,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from facekit._errors import FacekitError
+from facekit._errors import FacekitError, RecordedError
 
 if TYPE_CHECKING:
     from facekit._batch import BatchItem
@@ -72,6 +72,8 @@ def input_name(value: Any) -> str:
 
 def error_record(error: BaseException) -> dict[str, Any]:
     """The JSON form of an error: type, message and, for facekit errors, provider details."""
+    if isinstance(error, RecordedError):
+        return dict(error.record)  # read back from saved results: written again as it was
     record: dict[str, Any] = {"type": type(error).__name__, "message": str(error)}
     if isinstance(error, FacekitError):
         record["message"] = error.message

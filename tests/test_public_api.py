@@ -53,6 +53,7 @@ EXPECTED = [
     "RateLimitError",
     "RateLimiter",
     "RatioBox",
+    "RecordedError",
     "RequestTimeoutError",
     "RetryPolicy",
     "S3Location",
@@ -67,8 +68,11 @@ EXPECTED = [
     "__version__",
     "available_backends",
     "open_image",
+    "read_results",
     "register_backend",
     "should_retry",
+    "to_dataframe",
+    "write_parquet",
 ]
 
 

@@ -1,7 +1,7 @@
 """``facekit detect``: detect faces in files, directories, globs, URLs and ``s3://`` URIs.
 
-Output goes to stdout or ``--output FILE`` as JSON (an array), JSONL (one record per line) or
-CSV (one row per face), with a row for every input, including inputs with no face and inputs
+Output goes to stdout or ``--output FILE`` as JSON (an array), JSONL (one record per line),
+CSV (one row per face) or Parquet (``--output`` only; one row per input), with a row for every input, including inputs with no face and inputs
 that failed (error type and message). Each input is written and flushed as soon as it is done
 (in input order), so ``--resume`` can continue a killed JSONL run.
 
@@ -102,6 +102,8 @@ def prepare_argv(argv: list[str]) -> list[str]:
 def _check_arguments(args: argparse.Namespace) -> None:
     if args.resume and (args.format != "jsonl" or not args.output):
         raise ConfigurationError("--resume needs --format jsonl and --output FILE")
+    if args.format == "parquet" and not args.output:
+        raise ConfigurationError("--format parquet needs --output FILE.parquet (Parquet is not streamed to stdout)")
     if args.retry_failed and not args.resume:
         raise ConfigurationError("--retry-failed goes with --resume")
     if args.workers is not None and args.workers < 1:
@@ -110,7 +112,7 @@ def _check_arguments(args: argparse.Namespace) -> None:
 
 @contextlib.contextmanager
 def _open_output(args: argparse.Namespace) -> Iterator[IO[str]]:
-    if not args.output:
+    if not args.output or args.format == "parquet":  # the Parquet writer writes its own file
         yield sys.stdout
         return
     directory = os.path.dirname(os.path.abspath(args.output))
@@ -181,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
             **detect_kwargs,
         )
         with _open_output(args) as stream:
-            writer = make_writer(args.format, stream)
+            writer = make_writer(args.format, stream, path=args.output)
             try:
                 for entry in todo:
                     position = positions[entry.name]

@@ -19,10 +19,10 @@ from facekit._deps import require
 for _module in ("dask.dataframe", "distributed", "pyarrow", "pandas"):
     require(_module, extra="dask", feature="facekit.dask")
 
+from facekit._arrow_schema import FACE_TYPE, ROW_SCHEMA  # noqa: E402
 from facekit.dask._detect import DEFAULT_PARTITION_SIZE, detect, explode_faces  # noqa: E402
 from facekit.dask._parquet import ParquetSummary, detect_to_parquet, finished_inputs  # noqa: E402
 from facekit.dask._ratelimit import ClusterRateLimiter  # noqa: E402
-from facekit.dask._schema import FACE_TYPE, ROW_SCHEMA  # noqa: E402
 from facekit.dask._worker import ClientCachePlugin, cache_stats  # noqa: E402
 
 __all__ = [

@@ -14,8 +14,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from facekit._arrow_schema import ROW_SCHEMA, error_row, result_row
 from facekit._export import input_name
-from facekit.dask._schema import ROW_SCHEMA, error_row, result_row
 from facekit.dask._worker import ClientSpec, client_for
 
 __all__ = ["DetectTask", "detect_table"]

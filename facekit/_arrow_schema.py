@@ -1,4 +1,4 @@
-"""The pyarrow schemas of :func:`facekit.dask.detect` and rows built from detection results.
+"""The pyarrow schemas of batch results (``facekit.dask``, ``facekit.write_parquet``) and their rows.
 
 The schemas are fixed: they come from the result models (``Face``, ``FaceAttributes``), never
 from the data, so an empty partition, a partition of errors and a partition full of faces
@@ -112,7 +112,7 @@ def _face(face: Any) -> dict[str, Any]:
     }
 
 
-def result_row(name: str, result: Any, seconds: float, *, keep_json: bool = True) -> dict[str, Any]:
+def result_row(name: str | None, result: Any, seconds: float, *, keep_json: bool = True) -> dict[str, Any]:
     """The row of an input that has a :class:`~facekit.DetectionResult`."""
     return {
         "input": name,
@@ -130,7 +130,7 @@ def result_row(name: str, result: Any, seconds: float, *, keep_json: bool = True
     }
 
 
-def error_row(name: str, error: BaseException, seconds: float, *, provider: str | None) -> dict[str, Any]:
+def error_row(name: str | None, error: BaseException, seconds: float, *, provider: str | None) -> dict[str, Any]:
     """The row of an input that failed: the error's class name and message, nothing invented."""
     from facekit._errors import FacekitError
 
