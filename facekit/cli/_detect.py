@@ -1,9 +1,10 @@
 """``facekit detect``: detect faces in files, directories, globs, URLs and ``s3://`` URIs.
 
 Output goes to stdout or ``--output FILE`` as JSON (an array), JSONL (one record per line),
-CSV (one row per face) or Parquet (``--output`` only; one row per input), with a row for every input, including inputs with no face and inputs
-that failed (error type and message). Each input is written and flushed as soon as it is done
-(in input order), so ``--resume`` can continue a killed JSONL run.
+CSV (one row per face) or Parquet (``--output`` only; one row per input), with a row for every
+input, including inputs with no face and inputs that failed (error type and message). Each input
+is written and flushed as soon as it is done (in input order), so ``--resume`` can continue a
+killed JSONL run.
 
 Exit codes (``facekit.cli._exit``): 0 every input done, 1 some inputs failed (or could not be
 drawn), 2 usage or configuration error or a bad request (checked once, before any input),

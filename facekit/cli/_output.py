@@ -96,7 +96,9 @@ class ParquetFileWriter:
 
         self.parquet = require("pyarrow.parquet", extra="dataframe", feature="--format parquet")
         self.path = path
-        self.temporary = os.path.join(os.path.dirname(os.path.abspath(path)), f".{os.path.basename(path)}.tmp")
+        directory = os.path.dirname(os.path.abspath(path))
+        os.makedirs(directory, exist_ok=True)
+        self.temporary = os.path.join(directory, f".{os.path.basename(path)}.tmp")
         self.pending: list[BatchItem] = []
         self.file: Any = None
 

@@ -63,7 +63,7 @@ def test_write_parquet_round_trips_through_read_results(tmp_path: Path, blank: P
 
 @pytest.mark.usefixtures("service")
 def test_cli_writes_parquet(images: list[Path], tmp_path: Path) -> None:
-    jsonl, parquet = tmp_path / "out.jsonl", tmp_path / "out.parquet"
+    jsonl, parquet = tmp_path / "out.jsonl", tmp_path / "new" / "out.parquet"  # its folder is made
     base = ["detect", "--quiet", "--provider", LOOPBACK, *map(str, images)]
     assert main([*base, "--format", "jsonl", "-o", str(jsonl)]) == EXIT_PARTIAL
     assert main([*base, "--format", "parquet", "-o", str(parquet)]) == EXIT_PARTIAL
@@ -74,7 +74,7 @@ def test_cli_writes_parquet(images: list[Path], tmp_path: Path) -> None:
     assert [item.result for item in from_parquet] == [item.result for item in from_jsonl]
     assert [item_record(item)["error"]["type"] for item in from_parquet[1:]] == [  # type: ignore[index]
         "ServiceUnavailableError", "InvalidImageError"]
-    assert not list(tmp_path.glob(".*.tmp"))  # the temporary file was renamed into place
+    assert not list(parquet.parent.glob(".*.tmp"))  # the temporary file was renamed into place
 
 
 def test_cli_parquet_needs_an_output_file(images: list[Path], capsys: pytest.CaptureFixture[str]) -> None:
