@@ -1,6 +1,6 @@
 """The ``facekit`` command line.
 
-Subcommands live in their own modules (``_detect``, ``_providers``, ``_models``) and register
+Subcommands live in their own modules (``_detect``, ``_blur``, ``_providers``, ``_models`` ...) and register
 themselves through :func:`build_parser`.
 """
 
@@ -28,7 +28,7 @@ __all__ = [
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    from facekit.cli import _detect, _identity, _models, _providers, _serve
+    from facekit.cli import _blur, _detect, _identity, _models, _providers, _serve
 
     parser = argparse.ArgumentParser(
         prog="facekit",
@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"facekit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (_detect, _providers, _models, _serve, _identity):
+    for module in (_detect, _blur, _providers, _models, _serve, _identity):
         module.register(sub)
     return parser
 

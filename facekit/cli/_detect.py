@@ -22,14 +22,15 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from facekit._batch import BatchItem, ProgressBar
-from facekit._errors import ConfigurationError, ProviderError, TransportError
+from facekit._errors import ConfigurationError
 from facekit.cli._backend_args import add_arguments as add_backend_arguments
 from facekit.cli._backend_args import call_options, expand_paths, make_client, rate_limiter
 from facekit.cli._dask import add_arguments as add_dask_arguments
 from facekit.cli._dask import run as run_dask
-from facekit.cli._exit import EXIT_OK, EXIT_PARTIAL, EXIT_PROVIDER
+from facekit.cli._exit import batch_exit_code
 from facekit.cli._inputs import InputEntry, expand_inputs
 from facekit.cli._output import FORMATS, finished_inputs, make_writer
+from facekit.cli._targets import TargetNames
 
 __all__ = ["register", "run"]
 
@@ -126,18 +127,11 @@ class _Drawer:
     """Saves annotated copies under a directory, mirroring directory arguments' trees."""
 
     def __init__(self, directory: str) -> None:
-        self.directory = directory
-        self.used: set[str] = set()
+        self.names = TargetNames(directory)
 
     def target(self, entry: InputEntry) -> str:
-        stem, ext = os.path.splitext(entry.relative or "image")
-        ext = ext.lower() if ext.lower() in _DRAW_FORMATS else ".png"
-        candidate, number = f"{stem}{ext}", 1
-        while candidate in self.used:
-            number += 1
-            candidate = f"{stem}-{number}{ext}"
-        self.used.add(candidate)
-        return os.path.join(self.directory, *candidate.split("/"))
+        ext = os.path.splitext(entry.relative or "image")[1].lower()
+        return self.names.target(entry, ext if ext in _DRAW_FORMATS else ".png")
 
     def save(self, entry: InputEntry, item: BatchItem) -> None:
         assert item.result is not None
@@ -145,12 +139,6 @@ class _Drawer:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         picture = item.result.draw()
         picture.save(path, format=_DRAW_FORMATS[os.path.splitext(path)[1]])
-
-
-def _exit_code(done: int, failures: list[Exception], draw_failures: int) -> int:
-    if failures and len(failures) == done and all(isinstance(e, (ProviderError, TransportError)) for e in failures):
-        return EXIT_PROVIDER
-    return EXIT_PARTIAL if failures or draw_failures else EXIT_OK
 
 
 def run(args: argparse.Namespace) -> int:
@@ -217,4 +205,4 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         skipped = f", {len(entries) - len(todo)} already done" if finished else ""
         print(f"facekit: {done} input(s), {faces} face(s), {len(failures)} failed{skipped}", file=sys.stderr)
-    return _exit_code(done, failures, draw_failures)
+    return batch_exit_code(done, failures, draw_failures)
