@@ -19,11 +19,12 @@ from PIL import Image, ImageDraw, ImageFont
 
 from facekit._errors import InvalidRequestError
 from facekit._geometry import BoundingBox
+from facekit._labels import Rect, place_labels
 
 if TYPE_CHECKING:
     from facekit._face import Face
 
-__all__ = ["PALETTE", "crop_faces", "draw_faces", "face_label", "faces_html", "thumbnail_png"]
+__all__ = ["PALETTE", "crop_faces", "draw_faces", "face_label", "faces_html", "label_layout", "thumbnail_png"]
 
 #: Box colours, cycled by face index (RGB).
 PALETTE: tuple[tuple[int, int, int], ...] = (
@@ -35,7 +36,7 @@ PALETTE: tuple[tuple[int, int, int], ...] = (
     (255, 23, 68),
 )
 
-#: Longest side of the image rendered by ``_repr_png_``/``_repr_html_``, pixels.
+#: Longest side of the image rendered in Jupyter (``_repr_html_``), pixels.
 REPR_MAX_SIDE = 800
 
 LabelFunction = Callable[["Face"], "str | None"]
@@ -83,7 +84,9 @@ def draw_faces(
         boxes: Draw face boxes (clipped to the image).
         landmarks: Draw landmark points.
         labels: True for :func:`face_label` (``"Female, 27"``), False for none, or a function
-            ``face -> str | None``.
+            ``face -> str | None``. Each label sits on a box of its face's colour, outside every
+            face box and clear of the other labels whenever the picture leaves room
+            (:func:`label_layout`), so crowded photos stay readable.
         line_width: Box line width, pixels (default: about 1/300 of the longer side, at least 2).
         colors: RGB colours cycled by face index.
 
@@ -93,9 +96,7 @@ def draw_faces(
     canvas = picture.copy()
     draw = ImageDraw.Draw(canvas)
     width, height = canvas.size
-    stroke = line_width or max(2, round(max(width, height) / 300))
-    font = _font(max(12, stroke * 6))
-    label_of: LabelFunction | None = face_label if labels is True else (labels or None)
+    stroke = _stroke(canvas.size, line_width)
     for face in faces:
         color = colors[face.index % len(colors)]
         box = _box_in(face.box, width, height)
@@ -105,17 +106,64 @@ def draw_faces(
             radius = max(1.5, stroke * 0.9)
             for point in face.landmarks.values():
                 draw.ellipse((point.x - radius, point.y - radius, point.x + radius, point.y + radius), fill=color)
-        text = label_of(face) if label_of is not None else None
-        if text:
-            left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
-            text_w, text_h = right - left, bottom - top
-            x = min(max(box.left, 0.0), max(width - text_w - 2 * stroke, 0.0))
-            y = box.top - text_h - 2 * stroke
-            if y < 0:
-                y = box.bottom + stroke
-            draw.rectangle((x, y, x + text_w + 2 * stroke, y + text_h + 2 * stroke), fill=color)
-            draw.text((x + stroke - left, y + stroke - top), text, fill=(255, 255, 255), font=font)
+    font = _font(max(12, stroke * 6))
+    for face, text, rect in label_layout(canvas.size, faces, labels=labels, line_width=line_width):
+        color = colors[face.index % len(colors)]
+        left, top, _, _ = draw.textbbox((0, 0), text, font=font)
+        draw.rectangle(rect, fill=color)
+        ink = (0, 0, 0) if _luminance(color) > 150 else (255, 255, 255)
+        draw.text((rect[0] + stroke - left, rect[1] + stroke - top), text, fill=ink, font=font)
     return canvas
+
+
+def _stroke(size: tuple[int, int], line_width: int | None) -> int:
+    return line_width or max(2, round(max(size) / 300))
+
+
+def _luminance(color: tuple[int, int, int]) -> float:
+    red, green, blue = color
+    return 0.299 * red + 0.587 * green + 0.114 * blue
+
+
+def label_layout(
+    size: tuple[int, int],
+    faces: Sequence[Face],
+    *,
+    labels: bool | LabelFunction = True,
+    line_width: int | None = None,
+) -> list[tuple[Face, str, Rect]]:
+    """Where :func:`draw_faces` puts each label: ``(face, text, (x1, y1, x2, y2))`` per labelled face.
+
+    The rectangles (text plus padding, on the label's background colour) come from
+    :func:`facekit._labels.place_labels`: outside every face box, clear of each other,
+    inside the image, whenever the picture leaves room.
+
+    Args:
+        size: ``(width, height)`` of the picture, pixels.
+        faces: Faces in pixels of the picture; placed in face order (largest first).
+        labels: As for :func:`draw_faces`.
+        line_width: As for :func:`draw_faces` (the padding and font scale with it).
+    """
+    label_of: LabelFunction | None = face_label if labels is True else (labels or None)
+    if label_of is None:
+        return []
+    width, height = size
+    stroke = _stroke(size, line_width)
+    font = _font(max(12, stroke * 6))
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    texts = [label_of(face) or None for face in faces]
+    boxes: list[Rect] = [_box_in(face.box, width, height).xyxy for face in faces]
+    sizes: list[tuple[float, float] | None] = []
+    for text in texts:
+        if text is None:
+            sizes.append(None)
+            continue
+        left, top, right, bottom = measure.textbbox((0, 0), text, font=font)
+        sizes.append((right - left + 2 * stroke, bottom - top + 2 * stroke))
+    rects = place_labels(boxes, sizes, (width, height), gap=1.0)
+    return [
+        (face, text, rect) for face, text, rect in zip(faces, texts, rects, strict=True) if text is not None and rect
+    ]
 
 
 def crop_faces(picture: Image.Image, faces: Sequence[Face], *, margin: float = 0.0) -> list[Image.Image]:

@@ -295,9 +295,9 @@ class DetectionResult(BaseModel):
         except Exception:  # a display hook must never raise
             return None
 
-    def _repr_png_(self) -> bytes | None:
-        return self._thumbnail()
-
+    # Jupyter: one HTML output (the drawn image, embedded once, and the table of faces). There is
+    # deliberately no _repr_png_: IPython would put the same picture in the output a second
+    # time, as image/png next to the text/html that already holds it.
     def _repr_html_(self) -> str:
         from facekit._draw import faces_html
 

@@ -18,10 +18,10 @@ def test_quickstart_notebook_executes_and_renders_the_result() -> None:
     nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(EXAMPLES)}}).execute()
     outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.get("outputs", [])]
     assert not [o for o in outputs if o.output_type == "error"]
-    rendered = [o for o in outputs if o.output_type == "execute_result" and "image/png" in o.get("data", {})]
-    assert rendered, "the result cell should display a PNG"
-    html = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
-    assert any("face(s)" in text and "<table>" in text for text in html)
+    [shown] = [cell.outputs[0]["data"] for cell in notebook.cells if cell.cell_type == "code" and cell.source == "result"]
+    assert "image/png" not in shown, "the drawing is embedded once, in the HTML, not again as image/png"
+    assert shown["text/html"].count("data:image/png;base64,") == 1
+    assert "face(s)" in shown["text/html"] and "<table>" in shown["text/html"]
     printed = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     count = int(printed.split(" face(s)")[0].split()[-1])
     assert count >= 1  # Grace Hopper's portrait has a face
