@@ -31,6 +31,7 @@ from facekit._attributes import (
 from facekit._batch import BatchItem
 from facekit._batch_frame import to_dataframe, write_parquet
 from facekit._client import FaceClient, FacekitWarning
+from facekit._compare import Comparison, FaceGroup, PairAgreement, compare
 from facekit._errors import (
     AuthenticationError,
     ConfigurationError,
@@ -73,6 +74,7 @@ __all__ = [
     "BatchItem",
     "BooleanAttribute",
     "BoundingBox",
+    "Comparison",
     "ConfigurationError",
     "DeadlineExceededError",
     "DetectRequest",
@@ -83,6 +85,7 @@ __all__ = [
     "FaceAttributes",
     "FaceClient",
     "FaceEmbedding",
+    "FaceGroup",
     "FaceIndex",
     "FacekitError",
     "FacekitWarning",
@@ -105,6 +108,7 @@ __all__ = [
     "ModelNotAvailableError",
     "NetworkError",
     "Occlusion",
+    "PairAgreement",
     "Payload",
     "Point",
     "ProviderError",
@@ -126,6 +130,7 @@ __all__ = [
     "Verification",
     "__version__",
     "available_backends",
+    "compare",
     "open_image",
     "read_results",
     "register_backend",

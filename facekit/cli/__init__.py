@@ -28,7 +28,7 @@ __all__ = [
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    from facekit.cli import _blur, _detect, _identity, _models, _providers, _serve
+    from facekit.cli import _blur, _compare, _detect, _identity, _models, _providers, _serve
 
     parser = argparse.ArgumentParser(
         prog="facekit",
@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"facekit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (_detect, _blur, _providers, _models, _serve, _identity):
+    for module in (_detect, _blur, _providers, _models, _serve, _identity, _compare):
         module.register(sub)
     return parser
 
