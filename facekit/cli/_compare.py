@@ -91,7 +91,9 @@ def _saved(args: argparse.Namespace) -> tuple[dict[str, DetectionResult], str | 
     results: dict[str, DetectionResult] = {}
     image: str | None = None
     for argument in args.results:
-        name, _, path = argument.rpartition("=") if "=" in argument and not os.path.exists(argument) else ("", "", argument)
+        name, path = "", argument
+        if "=" in argument and not os.path.exists(argument):
+            name, _, path = argument.partition("=")  # NAME=FILE; a path with "=" in it works when it exists
         items = read_results(os.path.expanduser(path))
         if len(items) != 1:
             raise ConfigurationError(f"{path!r} holds {len(items)} inputs; compare takes one result of one image per file")
