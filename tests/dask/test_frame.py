@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+import facekit
 import facekit.dask as fd
 from facekit import BoundingBox, ConfigurationError, Face, FaceAttributes, InvalidRequestError, Point, RateLimiter
 from facekit._attributes import EmotionScores, Gender
@@ -163,3 +164,22 @@ def test_cluster_rate_limiter_pickles_and_falls_back_to_the_process() -> None:
     bound = copy.bind()  # no distributed client: the process is the cluster
     waits = [bound.reserve() for _ in range(4)]
     assert waits[0] == 0 and waits[1] == 0 and waits[3] == pytest.approx(0.04, abs=0.01)
+
+
+def test_a_parquet_data_set_reads_back_as_batch_items(tmp_path: Path) -> None:
+    out = tmp_path / "faces.parquet"
+    names = [str(GRACE), str(ASTRONAUT), str(tmp_path / "gone.jpg")]
+    fd.detect_to_parquet(names, out, "fake", handler=two_faces, attributes=["age", "gender", "emotion"],
+                         landmarks=True, partition_size=2)
+    items = facekit.read_results(out)  # a directory of part files, in file-name order
+    by_input = {item.input: item for item in items}
+    assert sorted(by_input) == sorted(names)
+    with facekit.FaceClient("fake", handler=two_faces) as client:
+        direct = client.detect(GRACE, attributes=["age", "gender", "emotion"], landmarks=True)
+    assert by_input[str(GRACE)].unwrap().faces == direct.faces
+    assert isinstance(by_input[names[2]].error, facekit.InvalidImageError)
+    frame = facekit.to_dataframe(items)
+    assert len(frame) == 5  # two faces in each photo, one row for the missing file
+    faces = frame[frame["ok"]]
+    assert faces["emotion.other.awe"].dropna().tolist() == [0.5, 0.5]  # the map spread to one column per key
+    assert faces["landmarks.nose_tip.x"].dropna().tolist() == [30.0, 30.0]
