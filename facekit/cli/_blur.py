@@ -6,7 +6,8 @@ detected, then :meth:`facekit.DetectionResult.anonymize` hides its faces (``--me
 copy is written under ``DIR`` with the input's name and format (a directory argument's tree is
 mirrored). Inputs are never overwritten: an output path that is an input is refused before any
 work. A copy is written whole or not at all (a temporary file renamed), and metadata such as
-EXIF (GPS position, camera) is not copied; the pixels are stored upright.
+EXIF (GPS position, camera) is not copied; the pixels are stored upright, with the input's
+transparency (PNG, WEBP, TIFF, GIF).
 
 Failures are printed on stderr, one line per input, and the run goes on; copies already
 written stay. Exit codes as for ``detect``: 0 every input written, 1 some failed, 2 usage or
@@ -33,10 +34,12 @@ from facekit.cli._targets import TargetNames
 if TYPE_CHECKING:
     from PIL import Image
 
-__all__ = ["register", "run", "save_image"]
+__all__ = ["keep_alpha", "register", "run", "save_image"]
 
 #: Formats Pillow reads but writes under another name.
 _WRITE_AS = {"MPO": "JPEG"}
+#: Formats whose transparency the copy keeps.
+_ALPHA_FORMATS = frozenset({"PNG", "WEBP", "TIFF", "GIF"})
 
 
 def register(sub: Any) -> None:
@@ -95,6 +98,20 @@ def save_image(picture: Image.Image, path: str, image_format: str | None) -> Non
             os.remove(partial)
 
 
+def keep_alpha(hidden: Image.Image, name: str, image_format: str | None) -> Image.Image:
+    """``hidden`` with the transparency of the local image ``name`` (PNG, WEBP, TIFF, GIF), if it has any."""
+    if image_format not in _ALPHA_FORMATS or "://" in name:
+        return hidden
+    from facekit._image import open_image
+
+    upright = open_image(name).upright()
+    if upright.size != hidden.size or not (upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info):
+        return hidden
+    with_alpha = hidden.convert("RGBA")
+    with_alpha.putalpha(upright.convert("RGBA").getchannel("A"))
+    return with_alpha
+
+
 def _targets(args: argparse.Namespace, entries: list[InputEntry]) -> dict[str, str]:
     if os.path.exists(args.output) and not os.path.isdir(args.output):
         raise ConfigurationError(f"--output {args.output!r} is a file; blur writes its copies into a directory")
@@ -150,7 +167,8 @@ def run(args: argparse.Namespace) -> int:
                         hidden = item.result.anonymize(
                             method=args.method, shape=args.shape, margin=args.margin, strength=args.strength
                         )
-                        save_image(hidden, targets[entry.name], item.result.image.format)
+                        fmt = item.result.image.format
+                        save_image(keep_alpha(hidden, entry.name, fmt), targets[entry.name], fmt)
                         faces += len(item.result.faces)
                     except Exception as exc:
                         save_failures += 1

@@ -135,3 +135,22 @@ def test_every_input_failing_at_the_provider_exits_4(tmp_path: Path, monkeypatch
         code = main(["blur", str(tmp_path / "*.png"), "-o", str(tmp_path / "o"), "-p", provider, "--shape", "box"])
     assert code == EXIT_PARTIAL
     assert [p.name for p in (tmp_path / "o").iterdir()] == ["c.png"]
+
+
+def test_transparency_and_exif_orientation_survive(tmp_path: Path, models: object) -> None:
+    with Image.open(PHOTO) as photo:
+        rgba = photo.convert("RGBA")
+    alpha = Image.new("L", rgba.size, 255)
+    alpha.paste(0, (0, 0, 512, 40))  # a transparent strip along the top
+    rgba.putalpha(alpha)
+    rgba.save(tmp_path / "clear.png")
+    with Image.open(PHOTO) as photo:  # stored rotated, EXIF Orientation 6 says how to show it
+        exif = Image.Exif()
+        exif[0x0112] = 6
+        photo.transpose(Image.Transpose.ROTATE_90).save(tmp_path / "turned.jpg", exif=exif.tobytes(), quality=95)
+    out = tmp_path / "out"
+    assert main(["blur", str(tmp_path / "clear.png"), str(tmp_path / "turned.jpg"), "-o", str(out), "-q"]) == EXIT_OK
+    with Image.open(out / "clear.png") as written:
+        assert written.mode == "RGBA" and written.getchannel("A").tobytes() == alpha.tobytes()
+    with Image.open(out / "turned.jpg") as written:
+        assert written.size == (512, 600) and written.getexif().get(0x0112) is None  # upright pixels, no tag
