@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "add_arguments",
+    "add_client_arguments",
     "call_options",
     "calls_per_second",
     "client_settings",
@@ -93,9 +94,9 @@ def _rate(text: str) -> tuple[float, float]:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--provider``, ``--config``, ``--profile``, ``--endpoint``, ``--region``, ``--option``,
-    ``--rate-limit`` and ``--workers`` to a subcommand's parser."""
+def add_client_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--provider``, ``--config``, ``--profile``, ``--endpoint`` and ``--region`` (what
+    :func:`make_client` reads) to a subcommand's parser."""
     parser.add_argument(
         "--provider", "-p", help="backend name, or package.module:Class of a Backend subclass (default: local)"
     )
@@ -103,6 +104,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", help="profile in the config file (default: FACEKIT_PROFILE)")
     parser.add_argument("--endpoint", help="the provider's endpoint URL (Azure endpoint, AWS endpoint_url)")
     parser.add_argument("--region", help="the provider's region (AWS)")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the client arguments (:func:`add_client_arguments`), ``--option``, ``--rate-limit`` and
+    ``--workers`` to a detecting subcommand's parser."""
+    add_client_arguments(parser)
     parser.add_argument(
         "--option",
         dest="options",

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--provider", "-p", help="backend name (default: local)")
-    parser.add_argument("--config", help="TOML config file (default: FACEKIT_CONFIG)")
-    parser.add_argument("--profile", help="profile in the config file (default: FACEKIT_PROFILE)")
+    from facekit.cli._backend_args import add_client_arguments
+
+    add_client_arguments(parser)  # --provider, --config, --profile, --endpoint, --region
     parser.add_argument(
         "--threshold", type=float,
         help="same-person threshold on the provider's scale (local: distance, default 0.6; aws: similarity "
@@ -42,14 +43,14 @@ def register(sub: Any) -> None:
 
 
 def _client(args: argparse.Namespace) -> Any:
-    from facekit import FaceClient
+    from facekit.cli._backend_args import make_client
 
-    return FaceClient(args.provider, config=args.config, profile=args.profile)
+    return make_client(args)
 
 
 def _emit(args: argparse.Namespace, text: str) -> None:
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as f:
+        with open(os.path.expanduser(args.output), "w", encoding="utf-8") as f:
             f.write(text + "\n")
     else:
         sys.stdout.write(text + "\n")

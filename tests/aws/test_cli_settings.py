@@ -23,3 +23,17 @@ def test_region_and_endpoint_flags_configure_the_real_client(tmp_path: Path, cap
     assert "/eu-west-1/rekognition/aws4_request" in request["headers"]["Authorization"]  # signed for the region asked
     [record] = json.loads(capsys.readouterr().out)
     assert record["status"] == "ok" and record["result"]["faces"] == []
+
+
+def test_verify_takes_region_and_endpoint_too(capsys: pytest.CaptureFixture[str]) -> None:
+    identity = Path(__file__).resolve().parent.parent / "data" / "identity"
+    face = {"BoundingBox": {"Left": 0.3, "Top": 0.1, "Width": 0.3, "Height": 0.2}, "Confidence": 99.0}
+    answer = {"SourceImageFace": face, "FaceMatches": [{"Similarity": 99.5, "Face": face}], "UnmatchedFaces": []}
+    with RekognitionStandIn(answers=[(200, answer)]) as service:
+        code = main(["verify", str(identity / "obama_1.jpg"), str(identity / "obama_2.jpg"), "-p", "aws",
+                     "--region", "ap-southeast-2", "--endpoint", service.url])  # fmt: skip
+    assert code == EXIT_OK, capsys.readouterr().err
+    [request] = service.requests
+    assert request["target"] == "RekognitionService.CompareFaces"
+    assert "/ap-southeast-2/rekognition/aws4_request" in request["headers"]["Authorization"]
+    assert json.loads(capsys.readouterr().out)["same"] is True
