@@ -9,6 +9,8 @@ Importing facekit loads no provider SDK, no onnxruntime and no numpy: each backe
 what it needs on first use.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from facekit._attributes import (
     Accessory,
     AgeRange,
@@ -66,6 +68,7 @@ from facekit._vocabulary import ATTRIBUTES, EMOTIONS, LANDMARKS
 
 __all__ = [
     "ATTRIBUTES",
+    "AsyncFaceClient",
     "EMOTIONS",
     "LANDMARKS",
     "Accessory",
@@ -138,3 +141,15 @@ __all__ = [
     "to_dataframe",
     "write_parquet",
 ]
+
+if TYPE_CHECKING:
+    from facekit._async_client import AsyncFaceClient
+
+
+def __getattr__(name: str) -> Any:
+    """``facekit.AsyncFaceClient`` is imported on first use (it pulls in asyncio)."""
+    if name == "AsyncFaceClient":
+        from facekit._async_client import AsyncFaceClient
+
+        return AsyncFaceClient
+    raise AttributeError(f"module 'facekit' has no attribute {name!r}")

@@ -35,6 +35,7 @@ from facekit._errors import ProviderError
 from facekit._limits import current_limits
 
 __all__ = [
+    "CancelHandle",
     "GuardedAdapter",
     "capped_timeout",
     "guard_botocore_client",
@@ -43,6 +44,7 @@ __all__ = [
     "guarded_session",
     "install_adapter",
     "parse_json",
+    "answer_too_large",
     "read_capped",
     "redact_secrets",
     "transport_failure",
@@ -57,13 +59,16 @@ _MIN_TIMEOUT: Final = 0.001
 class _Watch:
     """The connections used inside one :func:`guarded` scope, shut when its time is up."""
 
-    def __init__(self) -> None:
+    def __init__(self, parent: _Watch | None = None) -> None:
         self._lock = threading.Lock()
         self._connections: list[Any] = []
         self._active = True
         self.expired = False
+        self._parent = parent
 
     def add(self, connection: Any) -> None:
+        if self._parent is not None:  # an outer scope (a cancellable offload) may shut it too
+            self._parent.add(connection)
         with self._lock:
             if not self._active:
                 return
@@ -114,7 +119,7 @@ def guarded(what: str, *, provider: str | None = None) -> Iterator[None]:
         yield
         return
     deadline.check(what, provider=provider)
-    watch = _Watch()
+    watch = _Watch(parent=_WATCH.get())
     token = _WATCH.set(watch)
     timer = threading.Timer(deadline.remaining(), watch.expire)
     timer.daemon = True
@@ -131,6 +136,38 @@ def guarded(what: str, *, provider: str | None = None) -> Iterator[None]:
         _WATCH.reset(token)
     if watch.expired:  # the answer was complete just as the timer fired: still too late
         raise deadline.error(what, provider=provider)
+
+
+class CancelHandle:
+    """Shuts the connections of work running in another thread, from any thread.
+
+    The async client runs blocking work (boto3 calls, downloads) on threads; when its task is
+    cancelled, :meth:`cancel` shuts every connection that work opened inside
+    :meth:`scope`, so the blocked read returns at once and the thread ends instead of
+    waiting for the server.
+    """
+
+    def __init__(self) -> None:
+        self._watch = _Watch()
+
+    @property
+    def cancelled(self) -> bool:
+        """True once :meth:`cancel` ran."""
+        return self._watch.expired
+
+    def cancel(self) -> None:
+        """Shut the connections in use now, and any opened from now on inside :meth:`scope`."""
+        self._watch.expire()
+
+    @contextmanager
+    def scope(self) -> Iterator[None]:
+        """Run the body (in the worker thread) so that :meth:`cancel` reaches its connections."""
+        token = _WATCH.set(self._watch)
+        try:
+            yield
+        finally:
+            self._watch.end()  # the connections go back to their pools: never shut them later
+            _WATCH.reset(token)
 
 
 def capped_timeout(timeout: Any) -> Any:
@@ -194,19 +231,19 @@ def read_capped(response: requests.Response, limit: int, *, what: str, provider:
     declared = response.headers.get("Content-Length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         response.close()
-        raise _too_large(what, limit, provider, declared=int(declared))
+        raise answer_too_large(what, limit, provider, declared=int(declared))
     chunks: list[bytes] = []
     total = 0
     for chunk in response.iter_content(chunk_size=_CHUNK):
         total += len(chunk)
         if total > limit:
             response.close()
-            raise _too_large(what, limit, provider)
+            raise answer_too_large(what, limit, provider)
         chunks.append(chunk)
     return b"".join(chunks)
 
 
-def _too_large(what: str, limit: int, provider: str | None, *, declared: int | None = None) -> ProviderError:
+def answer_too_large(what: str, limit: int, provider: str | None, *, declared: int | None = None) -> ProviderError:
     size = f" ({declared:,} bytes)" if declared is not None else ""
     return ProviderError(
         f"{what} is larger than the {limit:,} bytes accepted{size}; a face answer is at most a few hundred KB, so "
@@ -344,7 +381,7 @@ def redact_secrets(exc: BaseException) -> None:
     ``except`` clause or error reporter; this replaces such header values with ``***``.
     """
     for item in _chain(exc):
-        for holder in (getattr(item, "request", None), getattr(getattr(item, "response", None), "request", None)):
+        for holder in (_attribute(item, "request"), _attribute(_attribute(item, "response"), "request")):
             headers = getattr(holder, "headers", None)
             if headers is None:
                 continue
@@ -354,3 +391,11 @@ def redact_secrets(exc: BaseException) -> None:
                         headers[name] = _REDACTED
             except (TypeError, AttributeError):  # an immutable or odd header object: leave it
                 continue
+
+
+def _attribute(value: Any, name: str) -> Any:
+    """``value.name``, or None when it is missing or its property raises (httpx's unset ``request``)."""
+    try:
+        return getattr(value, name, None)
+    except Exception:
+        return None

@@ -123,5 +123,18 @@ class RateLimiter:
             self._sleep(wait)
         return wait
 
+    async def acquire_async(self) -> float:
+        """Wait without blocking the event loop until a call may go; returns the seconds waited.
+
+        The same limiter can be shared by threads and event loops: slots are reserved under
+        one lock, and only the wait differs (``asyncio.sleep`` here).
+        """
+        import asyncio
+
+        wait = self.reserve()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        return wait
+
     def __repr__(self) -> str:
         return f"RateLimiter({self.rate:g}/s, burst={self.burst})"

@@ -30,26 +30,20 @@ from azure.core.exceptions import (
     ServiceResponseError,
     ServiceResponseTimeoutError,
 )
-from azure.core.pipeline.policies import RetryPolicy
+from azure.core.pipeline.policies import AsyncRetryPolicy, RetryPolicy
 
 from facekit._errors import AuthenticationError, FacekitError, NetworkError, ProviderError, RequestTimeoutError
 from facekit._http import transport_failure
 from facekit._retry import DEFAULT_MAX_RETRY_AFTER
 from facekit.backends._azure_wire import map_azure_error, request_id_of
 
-__all__ = ["NoClientErrorRetryPolicy", "ResponseRecorder", "map_sdk_error"]
+__all__ = ["NoClientErrorAsyncRetryPolicy", "NoClientErrorRetryPolicy", "ResponseRecorder", "map_sdk_error"]
 
 _MAX_DETAIL = 300
 
 
-class NoClientErrorRetryPolicy(RetryPolicy[Any, Any]):
-    """azure-core's ``RetryPolicy`` that never retries a 4xx answer (429 included).
-
-    Args:
-        max_retry_after: Longest ``Retry-After`` honoured for a 5xx answer, seconds; a longer
-            one is not retried (the error reaches the caller at once).
-        **kwargs: azure-core retry settings (``retry_total``, ``retry_backoff_factor`` ...).
-    """
+class _NoClientErrorRetries:
+    """azure-core's retry decision minus every 4xx answer and every over-long ``Retry-After``."""
 
     def __init__(self, *, max_retry_after: float = DEFAULT_MAX_RETRY_AFTER, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -60,10 +54,24 @@ class NoClientErrorRetryPolicy(RetryPolicy[Any, Any]):
         status = response.http_response.status_code
         if 400 <= status < 500:
             return False
-        retry_after = self.get_retry_after(response)
+        retry_after = self.get_retry_after(response)  # type: ignore[attr-defined]
         if retry_after is not None and retry_after > self.max_retry_after:
             return False
-        return bool(super().is_retry(settings, response))
+        return bool(super().is_retry(settings, response))  # type: ignore[misc]
+
+
+class NoClientErrorRetryPolicy(_NoClientErrorRetries, RetryPolicy[Any, Any]):
+    """azure-core's ``RetryPolicy`` that never retries a 4xx answer (429 included).
+
+    Args:
+        max_retry_after: Longest ``Retry-After`` honoured for a 5xx answer, seconds; a longer
+            one is not retried (the error reaches the caller at once).
+        **kwargs: azure-core retry settings (``retry_total``, ``retry_backoff_factor`` ...).
+    """
+
+
+class NoClientErrorAsyncRetryPolicy(_NoClientErrorRetries, AsyncRetryPolicy[Any, Any]):
+    """The same policy for the SDK's async client (``azure.ai.vision.face.aio``)."""
 
 
 class ResponseRecorder:

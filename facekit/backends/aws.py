@@ -159,6 +159,9 @@ class RekognitionBackend(Backend):
             connect_timeout=connect,
             read_timeout=read,
             user_agent_extra=f"facekit/{__version__}",
+            # as many pooled connections as the async client runs calls at once (urllib3 would
+            # otherwise open and discard a connection per call beyond botocore's default of 10)
+            max_pool_connections=RekognitionBackend.async_threads,
         )
         return ours.merge(config) if config is not None else ours
 

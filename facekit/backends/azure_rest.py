@@ -20,7 +20,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import requests
 from pydantic import SecretStr
@@ -53,7 +53,18 @@ from facekit.backends._azure_wire import (
 )
 from facekit.backends._base import Backend, BackendResult, Capabilities
 
-__all__ = ["AZURE_INPUT_SPEC", "TOKEN_SCOPE", "AzureBackendBase", "AzureRestBackend", "parse_endpoint", "parse_timeout"]
+if TYPE_CHECKING:
+    from facekit.backends._async_base import AsyncBackend
+
+__all__ = [
+    "AZURE_INPUT_SPEC",
+    "TOKEN_SCOPE",
+    "AzureBackendBase",
+    "AzureRestBackend",
+    "parse_endpoint",
+    "parse_timeout",
+    "read_answer",
+]
 
 logger = logging.getLogger("facekit.azure_rest")
 
@@ -275,15 +286,7 @@ class AzureRestBackend(AzureBackendBase):
 
     # -- detection --------------------------------------------------------------------------
     def detect(self, payload: Payload, request: DetectRequest) -> BackendResult:
-        options = self._options.with_overrides(request.options)
-        query = build_query(request, options)
-        url = f"{self._base}/face/{options.api_version}/detect"
-        if payload.kind == "url" and payload.url:
-            data, content_type = json.dumps({"url": payload.url}).encode(), "application/json"
-        elif payload.kind == "bytes" and payload.data is not None:
-            data, content_type = payload.data, "application/octet-stream"
-        else:
-            raise InvalidRequestError(f"azure-rest takes image bytes or a URL, not a {payload.kind!r} payload")
+        options, url, query, data, content_type = self.detect_request(payload, request)
 
         def attempt() -> tuple[Any, dict[str, str]]:
             if self._rate_limiter is not None:
@@ -291,17 +294,50 @@ class AzureRestBackend(AzureBackendBase):
             return self._post(url, query, data, content_type)
 
         body, headers = call_with_retries(attempt, self._retry, sleep=self._sleep)
+        return self.detect_result(body, headers, payload, options)
+
+    def detect_request(
+        self, payload: Payload, request: DetectRequest
+    ) -> tuple[AzureOptions, str, dict[str, str], bytes, str]:
+        """What one ``/detect`` sends (shared with the async backend): options, URL, query, body, type.
+
+        Raises:
+            InvalidRequestError: A payload that is neither bytes nor a URL.
+        """
+        options = self._options.with_overrides(request.options)
+        query = build_query(request, options)
+        url = f"{self._base}/face/{options.api_version}/detect"
+        if payload.kind == "url" and payload.url:
+            return options, url, query, json.dumps({"url": payload.url}).encode(), "application/json"
+        if payload.kind == "bytes" and payload.data is not None:
+            return options, url, query, payload.data, "application/octet-stream"
+        raise InvalidRequestError(f"azure-rest takes image bytes or a URL, not a {payload.kind!r} payload")
+
+    def detect_result(
+        self, body: Any, headers: Mapping[str, str], payload: Payload, options: AzureOptions
+    ) -> BackendResult:
+        """A ``/detect`` answer body normalised (shared with the async backend).
+
+        Raises:
+            ProviderError: The body is not a list of faces (with the request id).
+        """
         try:
             faces = normalize_azure_faces(body, width=payload.width, height=payload.height)
         except ProviderError as exc:
-            exc.provider, exc.request_id = self.name, request_id_of(headers)
+            exc.provider, exc.request_id = self.name, request_id_of(dict(headers))
             raise
         models = {
             "detection": options.detection_model,
             "recognition": recognition_model_of(body) or options.recognition_model,
         }
-        runtime = {"api_version": options.api_version, "request_id": request_id_of(headers)}
+        runtime = {"api_version": options.api_version, "request_id": request_id_of(dict(headers))}
         return BackendResult(faces=faces, raw=body, models=models, runtime=runtime)
+
+    def to_async(self, *, threads: int | None = None) -> AsyncBackend:
+        """This backend on httpx's async stack (``pip install 'facekit-detect[async]'``)."""
+        from facekit.backends.azure_rest_async import AsyncAzureRestBackend
+
+        return AsyncAzureRestBackend(self)
 
     # -- identity (Limited Access) -----------------------------------------------------------
     def _post_json(self, operation: str, body: dict[str, Any]) -> Any:
@@ -368,21 +404,30 @@ class AzureRestBackend(AzureBackendBase):
                 "body cut short); check the endpoint and the network",
                 provider=self.name,
             ) from exc
-        response_headers = dict(response.headers)
-        try:
-            body: Any = parse_json(content) if content else None
-        except ValueError:
-            body = content.decode("utf-8", "replace")[:2000]
-        logger.debug("Azure answered %s (request id %s)", response.status_code, request_id_of(response_headers))
-        if response.status_code >= 400:
-            raise map_azure_error(response.status_code, body, response_headers, provider=self.name)
-        if isinstance(body, str) or body is None:
-            raise ProviderError(
-                f"Azure answered HTTP {response.status_code} with a body that is not JSON",
-                provider=self.name,
-                status=response.status_code,
-                request_id=request_id_of(response_headers),
-                body=body,
-            )
-        return body, response_headers
+        return read_answer(response.status_code, dict(response.headers), content, provider=self.name)
 
+
+def read_answer(status: int, headers: dict[str, str], content: bytes, *, provider: str) -> tuple[Any, dict[str, str]]:
+    """One Azure answer read whole: its JSON body and headers, or the mapped error.
+
+    Shared by the sync (requests) and async (httpx) backends, so both read answers alike.
+
+    Raises:
+        FacekitError: The status mapped (``map_azure_error``), or a 2xx body that is not JSON.
+    """
+    try:
+        body: Any = parse_json(content) if content else None
+    except ValueError:
+        body = content.decode("utf-8", "replace")[:2000]
+    logger.debug("Azure answered %s (request id %s)", status, request_id_of(headers))
+    if status >= 400:
+        raise map_azure_error(status, body, headers, provider=provider)
+    if isinstance(body, str) or body is None:
+        raise ProviderError(
+            f"Azure answered HTTP {status} with a body that is not JSON",
+            provider=provider,
+            status=status,
+            request_id=request_id_of(headers),
+            body=body,
+        )
+    return body, headers

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from pydantic import SecretStr
 
@@ -48,7 +48,10 @@ from facekit.backends._azure_wire import (
 from facekit.backends._base import BackendResult
 from facekit.backends.azure_rest import AzureBackendBase, parse_endpoint, parse_timeout
 
-__all__ = ["SDK_KEYWORDS", "AzureSdkBackend", "sdk_keywords"]
+if TYPE_CHECKING:
+    from facekit.backends._async_base import AsyncBackend
+
+__all__ = ["SDK_KEYWORDS", "AzureSdkBackend", "detect_call", "sdk_keywords"]
 
 logger = logging.getLogger("facekit.azure_sdk")
 
@@ -128,6 +131,8 @@ class AzureSdkBackend(AzureBackendBase):
         rate_limiter: A shared :class:`~facekit.RateLimiter`, acquired before every call.
         sleep: Sleep function between 429 retries (for tests); default ``time.sleep``.
         transport: An azure-core ``HttpTransport`` (for tests, proxies, custom sessions).
+        async_transport: An azure-core ``AsyncHttpTransport`` for the async twin (``to_async``);
+            default: azure-core's aiohttp transport.
         **client_options: Passed to ``FaceClient`` unchanged (e.g. ``logging_enable``,
             ``connection_verify``, ``retry_backoff_factor``). A ``retry_policy`` or ``policies``
             replaces azure-core's retries, and facekit then does not retry 429 itself.
@@ -159,6 +164,7 @@ class AzureSdkBackend(AzureBackendBase):
         rate_limiter: RateLimiter | None = None,
         sleep: Callable[[float], None] | None = None,
         transport: Any = None,
+        async_transport: Any = None,
         **client_options: Any,
     ) -> None:
         if not endpoint:
@@ -198,16 +204,22 @@ class AzureSdkBackend(AzureBackendBase):
             )
         # facekit retries 429 only when azure-core's retries are the ones facekit configured.
         self._retry_429 = "retry_policy" not in client_options and "policies" not in client_options
+        self._retry_settings: dict[str, Any] = {}
         if self._retry_429:
-            client_options["retry_policy"] = NoClientErrorRetryPolicy(
-                max_retry_after=self._retry.max_retry_after,
-                retry_total=client_options.pop("retry_total", self._retry.max_retries),
-                retry_backoff_factor=client_options.pop("retry_backoff_factor", self._retry.initial_backoff),
-                retry_backoff_max=client_options.pop("retry_backoff_max", self._retry.max_backoff),
-            )
+            self._retry_settings = {
+                "max_retry_after": self._retry.max_retry_after,
+                "retry_total": client_options.pop("retry_total", self._retry.max_retries),
+                "retry_backoff_factor": client_options.pop("retry_backoff_factor", self._retry.initial_backoff),
+                "retry_backoff_max": client_options.pop("retry_backoff_max", self._retry.max_backoff),
+            }
+            client_options["retry_policy"] = NoClientErrorRetryPolicy(**self._retry_settings)
         connect, read = timeouts if isinstance(timeouts, tuple) else (timeouts, timeouts)
         client_options.setdefault("connection_timeout", connect)
         client_options.setdefault("read_timeout", read)
+        # what the async twin (to_async) is built from: the same credential and client settings
+        self._sdk_credential = sdk_credential
+        self._async_transport = async_transport
+        self._async_client_options = {key: value for key, value in client_options.items() if key != "retry_policy"}
         if transport is None:
             from azure.core.pipeline.transport import RequestsTransport
 
@@ -228,25 +240,26 @@ class AzureSdkBackend(AzureBackendBase):
     def close(self) -> None:
         self._client.close()
 
+    def to_async(self, *, threads: int | None = None) -> AsyncBackend:
+        """This backend on ``azure.ai.vision.face.aio`` (``pip install 'facekit-detect[async]'``)."""
+        from facekit.backends.azure_sdk_async import AsyncAzureSdkBackend
+
+        return AsyncAzureSdkBackend(self)
+
     # -- detection --------------------------------------------------------------------------
     def detect(self, payload: Payload, request: DetectRequest) -> BackendResult:
         options = self._options.with_overrides(request.options)
         keywords = sdk_keywords(build_query(request, options))
-        if payload.kind == "url" and payload.url:
-            url = payload.url
-
-            def call(hook: Any, per_call: dict[str, Any]) -> Any:
-                return self._client.detect_from_url(url=url, raw_response_hook=hook, **keywords, **per_call)
-
-        elif payload.kind == "bytes" and payload.data is not None:
-            data = payload.data
-
-            def call(hook: Any, per_call: dict[str, Any]) -> Any:
-                return self._client.detect(data, raw_response_hook=hook, **keywords, **per_call)
-
-        else:
-            raise InvalidRequestError(f"azure-sdk takes image bytes or a URL, not a {payload.kind!r} payload")
+        call = detect_call(self._client, payload, keywords)
         answer, headers = self._call_retrying_429(call)
+        return self.detect_result(answer, headers, payload, options)
+
+    def detect_result(self, answer: Any, headers: dict[str, str], payload: Payload, options: AzureOptions) -> BackendResult:
+        """The SDK's answer normalised from its wire JSON (shared with the async backend).
+
+        Raises:
+            ProviderError: A 200 whose body is not faces (with the request id).
+        """
         raw = _wire_json(answer)
         try:
             faces = normalize_azure_faces(raw, width=payload.width, height=payload.height)
@@ -333,6 +346,29 @@ class AzureSdkBackend(AzureBackendBase):
         response = recorder.response
         headers = dict(response.headers) if response is not None else {}
         return answer, headers
+
+
+def detect_call(client: Any, payload: Payload, keywords: dict[str, Any]) -> Callable[[Any, dict[str, Any]], Any]:
+    """One SDK detect call on ``client`` (sync or ``aio``): ``call(raw_response_hook, per_call)``.
+
+    Raises:
+        InvalidRequestError: A payload that is neither bytes nor a URL.
+    """
+    if payload.kind == "url" and payload.url:
+        url = payload.url
+
+        def from_url(hook: Any, per_call: dict[str, Any]) -> Any:
+            return client.detect_from_url(url=url, raw_response_hook=hook, **keywords, **per_call)
+
+        return from_url
+    if payload.kind == "bytes" and payload.data is not None:
+        data = payload.data
+
+        def from_bytes(hook: Any, per_call: dict[str, Any]) -> Any:
+            return client.detect(data, raw_response_hook=hook, **keywords, **per_call)
+
+        return from_bytes
+    raise InvalidRequestError(f"azure-sdk takes image bytes or a URL, not a {payload.kind!r} payload")
 
 
 def _wire_json(answer: Any) -> Any:

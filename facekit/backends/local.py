@@ -238,6 +238,9 @@ class LocalBackend(Backend):
     """
 
     name: ClassVar[str] = "local"
+    #: The async client runs inference on one thread: onnxruntime already uses every core for one
+    #: image, so more threads only queue inside it (images are decoded on other threads meanwhile).
+    async_threads: ClassVar[int] = 1
     extra: ClassVar[str | None] = "local"
     env_vars: ClassVar[Mapping[str, tuple[str, ...]]] = {
         "model_dir": ("FACEKIT_MODEL_DIR",),

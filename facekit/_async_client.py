@@ -1,0 +1,273 @@
+"""``AsyncFaceClient``: :class:`~facekit.FaceClient` for asyncio code, on the same pipeline.
+
+Everything but the waiting is the sync client's: the constructor and its configuration
+precedence (a :class:`FaceClient` is built and its backend kept), the one option check
+(:func:`facekit._pipeline.check_call`), image preparation (:func:`~facekit._pipeline.prepare_image`,
+run on a small thread pool so that decoding never blocks the loop), validation and assembly
+(:func:`~facekit._pipeline.finish`), the retry policy, the rate limiter and the error tree.
+The backend call is awaited on the backend's async twin (:meth:`Backend.to_async`): httpx for
+``azure-rest``, ``azure.ai.vision.face.aio`` for ``azure-sdk``, bounded threads for ``aws``
+(boto3) and ``local`` (one inference thread). The call's total deadline is the sync client's
+:func:`~facekit._limits.call_limits` scope, enforced on the loop by
+:func:`~facekit._async_limits.within_deadline`.
+
+Example:
+    >>> async with AsyncFaceClient("azure-rest") as client:
+    ...     result = await client.detect("photo.jpg", attributes=["head_pose"])
+    ...     async for item in client.detect_many(paths, concurrency=16):
+    ...         print(item.index, len(item.result.faces) if item.ok else item.error)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import warnings
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, Final
+
+from facekit._async_limits import within_deadline
+from facekit._batch import BatchItem
+from facekit._client import FaceClient
+from facekit._errors import InvalidRequestError
+from facekit._image import ImageInput, SourceImage
+from facekit._inputs import expand_images
+from facekit._models import DetectionResult
+from facekit._pipeline import Call, Pipeline, check_call, check_ready, finish, limits, prepare_image
+from facekit._warnings import FacekitWarning
+from facekit.backends._async_base import run_in_thread
+
+if TYPE_CHECKING:
+    from facekit._ratelimit import RateLimiter
+    from facekit.backends._async_base import AsyncBackend
+    from facekit.backends._base import Backend, Capabilities
+
+__all__ = ["DEFAULT_CONCURRENCY", "DEFAULT_PREPARE_THREADS", "AsyncFaceClient"]
+
+#: Detections ``detect_many`` runs at once when ``concurrency`` is not given.
+DEFAULT_CONCURRENCY: Final = 8
+#: Threads that open, decode and fit images for the backend.
+DEFAULT_PREPARE_THREADS: Final = 4
+
+
+class AsyncFaceClient:
+    """Detect faces from asyncio code with any backend; the same results as :class:`FaceClient`.
+
+    Args:
+        provider: As :class:`FaceClient` (``"local"``, ``"azure-rest"``, ``"azure-sdk"``, ``"aws"`` ...).
+        config: Path of a TOML config file.
+        profile: Profile name in the config file.
+        backend: A ready sync backend instance (its async twin is made from it).
+        threads: Most blocking backend calls at once for backends run on threads (``aws``: 64,
+            ``local``: 1 inference thread); native async backends use none.
+        prepare_threads: Threads that open and decode images (default 4).
+        **options: As :class:`FaceClient` (backend options, ``deadline``, ``strict`` ...).
+
+    Example:
+        >>> async with AsyncFaceClient("local") as client:
+        ...     result = await client.detect("photo.jpg", attributes=["age"])
+    """
+
+    def __init__(
+        self,
+        provider: str | None = None,
+        *,
+        config: str | os.PathLike[str] | None = None,
+        profile: str | None = None,
+        backend: Backend | None = None,
+        threads: int | None = None,
+        prepare_threads: int = DEFAULT_PREPARE_THREADS,
+        **options: Any,
+    ) -> None:
+        if threads is not None and threads < 1:
+            raise InvalidRequestError(f"threads must be at least 1, got {threads}")
+        if prepare_threads < 1:
+            raise InvalidRequestError(f"prepare_threads must be at least 1, got {prepare_threads}")
+        self._client = FaceClient(provider, config=config, profile=profile, backend=backend, **options)
+        self.provider: str = self._client.provider
+        self._async: AsyncBackend = self._client.backend.to_async(threads=threads)
+        self._prepare = ThreadPoolExecutor(max_workers=prepare_threads, thread_name_prefix="facekit-prepare")
+        self._closed = False
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> AsyncFaceClient:
+        """Build a client from environment variables only; keyword arguments win."""
+        return cls(None, **overrides)
+
+    @classmethod
+    def from_config(cls, path: str | os.PathLike[str], profile: str | None = None, **overrides: Any) -> AsyncFaceClient:
+        """Build a client from a TOML config file profile; environment and ``overrides`` win."""
+        return cls(overrides.pop("provider", None), config=path, profile=profile, **overrides)
+
+    # -- introspection ---------------------------------------------------------------------
+    @property
+    def backend(self) -> Backend:
+        """The sync backend (configuration, capabilities, options)."""
+        return self._client.backend
+
+    @property
+    def async_backend(self) -> AsyncBackend:
+        """The async twin the calls are awaited on."""
+        return self._async
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What the configured backend can return."""
+        return self._client.capabilities
+
+    @property
+    def pipeline(self) -> Pipeline:
+        """The pipeline every call runs (the sync client's)."""
+        return self._client.pipeline
+
+    def __repr__(self) -> str:
+        return "Async" + repr(self._client)
+
+    # -- lifetime --------------------------------------------------------------------------
+    async def aclose(self) -> None:
+        """Close connections and stop this client's threads (waits for calls still running)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await self._async.aclose()
+        finally:
+            await asyncio.to_thread(self._prepare.shutdown, wait=True)
+            self._client.close()
+
+    async def __aenter__(self) -> AsyncFaceClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    # -- detection -------------------------------------------------------------------------
+    async def detect(self, image: ImageInput | SourceImage, **detect_kwargs: Any) -> DetectionResult:
+        """Detect faces in one image; the arguments and the result are :meth:`FaceClient.detect`'s.
+
+        Raises:
+            FacekitError: As :meth:`FaceClient.detect` (``DeadlineExceededError`` past ``deadline``).
+        """
+        pipeline = self.pipeline
+        call = check_call(pipeline, **detect_kwargs)
+        for note in call.notes:
+            warnings.warn(note, FacekitWarning, stacklevel=2)
+        return await self._detect_checked(pipeline, call, image)
+
+    async def _detect_checked(
+        self, pipeline: Pipeline, call: Call, image: Any, rate_limiter: RateLimiter | None = None
+    ) -> DetectionResult:
+        if self._closed:
+            raise InvalidRequestError("this AsyncFaceClient is closed: make a new one")
+        with limits(pipeline, call):
+            async with within_deadline(f"the detection on {self.provider}", provider=self.provider):
+                prepared = await run_in_thread(self._prepare, prepare_image, pipeline, call, image)
+                if rate_limiter is not None:
+                    await rate_limiter.acquire_async()
+                output = await self._async.detect(prepared.payload, call.checked)
+        return finish(pipeline, call, prepared, output)
+
+    def detect_many(
+        self,
+        images: Iterable[Any] | AsyncIterable[Any] | str | os.PathLike[str],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        rate_limiter: RateLimiter | None = None,
+        **detect_kwargs: Any,
+    ) -> AsyncIterator[BatchItem]:
+        """Detect faces in many images; an async iterator of one ``BatchItem`` per input, in input order.
+
+        The request is checked now, before any input (like :meth:`FaceClient.detect_many`);
+        afterwards an input that fails gets an item with ``error`` set and the batch goes on.
+        At most ``concurrency`` detections run at once and ``2 * concurrency`` inputs are
+        read ahead, so an endless async generator of inputs is fine. Leaving the ``async for``
+        early cancels the detections in flight.
+
+        Args:
+            images: An iterable or async iterable of inputs :meth:`detect` takes, or one path,
+                directory or glob expanded as ``facekit detect`` does.
+            concurrency: Detections at once (>= 1).
+            rate_limiter: A :class:`~facekit.RateLimiter` (shareable with sync clients and
+                threads) waited on, without blocking the loop, before each backend call.
+            **detect_kwargs: As :meth:`detect`, for every input; ``deadline`` applies to each.
+
+        Raises:
+            InvalidRequestError: A bad request or ``concurrency``; an empty directory or glob.
+            ModelNotAvailableError: The local engine's weights are missing and cannot be fetched.
+            TypeError: ``images`` is ``bytes`` (one image: use :meth:`detect`).
+        """
+        if isinstance(images, (bytes, bytearray, memoryview)):
+            raise TypeError("detect_many() takes an iterable of images; for one image use detect(), or pass [data]")
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise InvalidRequestError(f"concurrency must be an integer >= 1, got {concurrency!r}")
+        pipeline = self.pipeline
+        call = check_call(pipeline, **detect_kwargs)
+        check_ready(pipeline, call)
+        for note in call.notes:
+            warnings.warn(note, FacekitWarning, stacklevel=2)
+        inputs: Iterable[Any] | AsyncIterable[Any] = (
+            expand_images(images) if isinstance(images, (str, os.PathLike)) else images
+        )
+        return self._run_many(pipeline, call, inputs, concurrency, rate_limiter)
+
+    async def _run_many(
+        self,
+        pipeline: Pipeline,
+        call: Call,
+        images: Iterable[Any] | AsyncIterable[Any],
+        concurrency: int,
+        rate_limiter: RateLimiter | None,
+    ) -> AsyncIterator[BatchItem]:
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(index: int, image: Any) -> BatchItem:
+            async with gate:
+                start = time.monotonic()
+                try:
+                    result = await self._detect_checked(pipeline, call, image, rate_limiter)
+                except Exception as exc:  # per-input errors are the caller's data, not the batch's end
+                    return BatchItem(index, image, error=exc, seconds=time.monotonic() - start)
+                return BatchItem(index, image, result=result, seconds=time.monotonic() - start)
+
+        source = _numbered(images)
+        pending: deque[asyncio.Task[BatchItem]] = deque()
+        exhausted = False
+
+        async def refill() -> None:
+            nonlocal exhausted
+            while not exhausted and len(pending) < 2 * concurrency:
+                try:
+                    index, image = await anext(source)
+                except StopAsyncIteration:
+                    exhausted = True
+                    return
+                pending.append(asyncio.create_task(one(index, image)))
+
+        try:
+            await refill()
+            while pending:
+                item = await pending.popleft()
+                await refill()
+                yield item
+        finally:
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+            await source.aclose()
+
+
+async def _numbered(images: Iterable[Any] | AsyncIterable[Any]) -> AsyncGenerator[tuple[int, Any], None]:
+    """``(index, input)`` pairs from a sync or async iterable."""
+    if isinstance(images, AsyncIterable):
+        index = 0
+        async for image in images:
+            yield index, image
+            index += 1
+        return
+    iterator: Iterator[Any] = iter(images)
+    for index, image in enumerate(iterator):
+        yield index, image

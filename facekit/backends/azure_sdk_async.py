@@ -1,0 +1,163 @@
+"""``azure-sdk`` on ``azure.ai.vision.face.aio``: Microsoft's async client, the sync backend's rules.
+
+Made by :meth:`AzureSdkBackend.to_async` from a configured sync backend: the same endpoint,
+credential, API version, client settings and retry rules (azure-core's async retry policy
+without 4xx retries; facekit retries 429 itself, on the event loop, per the same
+:class:`~facekit.RetryPolicy`). The call is built and its answer normalised by the sync
+backend's own functions, and every exception goes through the same seam
+(:func:`facekit.backends._azure_sdk_glue.map_sdk_error`).
+
+The SDK's async transport is azure-core's ``AioHttpTransport`` (aiohttp, in the ``async``
+extra), or the ``async_transport`` given to the backend. Each call is bounded by the call's
+deadline; a cancelled call cancels its request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from facekit._async_limits import within_deadline
+from facekit._deps import require
+from facekit._errors import ConfigurationError, FacekitError, RateLimitError
+from facekit._http import answer_too_large, redact_secrets
+from facekit._limits import current_limits
+from facekit._retry import fits_deadline, retry_delay, should_retry
+from facekit.backends._async_base import AsyncBackend
+from facekit.backends._azure_wire import build_query
+from facekit.backends.azure_sdk import detect_call, sdk_keywords
+
+if TYPE_CHECKING:
+    from facekit._image import Payload
+    from facekit._models import DetectRequest
+    from facekit.backends._base import BackendResult
+    from facekit.backends.azure_sdk import AzureSdkBackend
+
+__all__ = ["AsyncAzureSdkBackend", "async_credential"]
+
+logger = logging.getLogger("facekit.azure_sdk")
+
+
+def async_credential(credential: Any) -> Any:
+    """The credential the async SDK client takes for the sync backend's ``credential``.
+
+    A key works for both; ``azure.identity``'s ``DefaultAzureCredential`` becomes its
+    ``azure.identity.aio`` twin; any credential whose ``get_token`` is a coroutine is used as is.
+
+    Raises:
+        ConfigurationError: A sync token credential facekit cannot turn into an async one.
+    """
+    from azure.core.credentials import AzureKeyCredential
+
+    if isinstance(credential, AzureKeyCredential):
+        return credential
+    if inspect.iscoroutinefunction(getattr(credential, "get_token", None)):
+        return credential
+    if type(credential).__name__ == "DefaultAzureCredential" and type(credential).__module__.startswith("azure.identity"):
+        identity_aio = require("azure.identity.aio", extra="azure-sdk", feature="async token authentication")
+        return identity_aio.DefaultAzureCredential()
+    raise ConfigurationError(
+        f"AsyncFaceClient needs an async token credential, got {type(credential).__name__}: pass "
+        "credential=azure.identity.aio.DefaultAzureCredential() (or another AsyncTokenCredential), or a key"
+    )
+
+
+class AsyncAzureSdkBackend(AsyncBackend):
+    """Azure Face Detect through ``azure.ai.vision.face.aio.FaceClient`` (extras ``azure-sdk``, ``async``).
+
+    Args:
+        backend: The configured sync backend.
+    """
+
+    sync: AzureSdkBackend
+
+    def __init__(self, backend: AzureSdkBackend) -> None:
+        face_aio = require("azure.ai.vision.face.aio", extra="azure-sdk", feature="AsyncFaceClient with azure-sdk")
+        from facekit.backends._azure_sdk_glue import NoClientErrorAsyncRetryPolicy
+
+        self.sync = backend
+        options: dict[str, Any] = dict(backend._async_client_options)
+        if backend._async_transport is not None:
+            options["transport"] = backend._async_transport
+        else:
+            require("aiohttp", extra="async", feature="AsyncFaceClient with azure-sdk")
+            options.pop("transport", None)
+        if backend._retry_429:
+            options["retry_policy"] = NoClientErrorAsyncRetryPolicy(**backend._retry_settings)
+        self._client = face_aio.FaceClient(
+            backend._endpoint,
+            async_credential(backend._sdk_credential),
+            api_version=backend._options.api_version,
+            **options,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+    def __repr__(self) -> str:
+        return f"AsyncAzureSdkBackend({self.sync!r})"
+
+    async def detect(self, payload: Payload, request: DetectRequest) -> BackendResult:
+        backend = self.sync
+        options = backend._options.with_overrides(request.options)
+        call = detect_call(self._client, payload, sdk_keywords(build_query(request, options)))
+        answer, headers = await self._call_retrying_429(call)
+        return backend.detect_result(answer, headers, payload, options)
+
+    async def _call_retrying_429(self, call: Callable[[Any, dict[str, Any]], Any]) -> tuple[Any, dict[str, str]]:
+        """Await ``call``, retrying 429 answers per the backend's policy within the deadline."""
+        backend = self.sync
+        attempt = 1
+        while True:
+            try:
+                return await self._call_once(call)
+            except RateLimitError as error:
+                if not backend._retry_429 or not should_retry(error, attempt, backend._retry):
+                    raise
+                delay = retry_delay(error, attempt, backend._retry)
+                if not fits_deadline(delay):
+                    raise
+                logger.debug("Azure answered 429; retry %d in %.2f s (async)", attempt, delay)
+                await asyncio.sleep(delay)
+                attempt += 1
+
+    async def _call_once(self, call: Callable[[Any, dict[str, Any]], Any]) -> tuple[Any, dict[str, str]]:
+        """One SDK call: the error seam (every azure-core exception mapped, ``from`` it)."""
+        from facekit.backends._azure_sdk_glue import ResponseRecorder, map_sdk_error
+
+        backend = self.sync
+        if backend._rate_limiter is not None:
+            await backend._rate_limiter.acquire_async()
+        recorder = ResponseRecorder()
+        limits = current_limits()
+        per_call = dict(backend._call_options)
+        if limits.deadline is not None:  # azure-core's own bound on its 5xx retries
+            per_call["timeout"] = max(limits.deadline.remaining(), 0.001)
+        try:
+            async with within_deadline("the request to Azure", provider=backend.name):
+                answer = await call(recorder, per_call)
+        except FacekitError as exc:
+            exc.provider = exc.provider or backend.name
+            raise
+        except Exception as exc:  # the seam: AzureError, the SDK's ValueError on a non-JSON body, anything else
+            redact_secrets(exc)
+            raise map_sdk_error(exc, recorder.response, provider=backend.name) from exc
+        response = recorder.response
+        headers = dict(response.headers) if response is not None else {}
+        _check_size(response, limits.max_response_bytes, provider=backend.name)
+        return answer, headers
+
+
+def _check_size(response: Any, limit: int, *, provider: str) -> None:
+    """Refuse an answer over ``limit`` bytes (read whole by azure-core's async transport first)."""
+    if response is None:
+        return
+    try:
+        size = len(response.body())
+    except Exception:  # a streamed or unreadable body: nothing to measure
+        return
+    if size > limit:
+        raise answer_too_large("Azure's answer", limit, provider, declared=size)
