@@ -5,7 +5,7 @@ precedence (a :class:`FaceClient` is built and its backend kept), the one option
 (:func:`facekit._pipeline.check_call`), image preparation (:func:`~facekit._pipeline.prepare_image`,
 run on a small thread pool so that decoding never blocks the loop), validation and assembly
 (:func:`~facekit._pipeline.finish`), the retry policy, the rate limiter and the error tree.
-The backend call is awaited on the backend's async twin (:meth:`Backend.to_async`): httpx for
+The backend call is awaited on the backend's async twin (:meth:`Backend.to_async`): aiohttp for
 ``azure-rest``, ``azure.ai.vision.face.aio`` for ``azure-sdk``, bounded threads for ``aws``
 (boto3) and ``local`` (one inference thread). The call's total deadline is the sync client's
 :func:`~facekit._limits.call_limits` scope, enforced on the loop by

@@ -4,7 +4,7 @@ The sync stacks shut sockets when the deadline passes (:mod:`facekit._http`); a 
 simply cancelled: :func:`within_deadline` bounds its body with :func:`asyncio.timeout` set to
 the time the current :func:`~facekit._limits.call_limits` scope has left, and turns the
 timeout into :class:`~facekit.DeadlineExceededError`. Cancelling the awaited request closes
-its connection (httpx and aiohttp drop a connection whose answer was not read to the end).
+its connection (aiohttp drops a connection whose answer was not read to the end).
 """
 
 from __future__ import annotations

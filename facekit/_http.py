@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import heapq
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Final
@@ -91,6 +93,11 @@ class _Watch:
             self._active = False
             self._connections = []
 
+    @property
+    def active(self) -> bool:
+        """False once the scope ended (its alarm, if any, is moot)."""
+        return self._active
+
 
 def _shut(connection: Any) -> None:
     """Shut a connection's socket so that a blocked read returns at once."""
@@ -101,6 +108,52 @@ def _shut(connection: Any) -> None:
 
 
 _WATCH: contextvars.ContextVar[_Watch | None] = contextvars.ContextVar("facekit_http_watch", default=None)
+
+
+class _Alarms:
+    """One daemon thread that expires watches at their deadlines (no thread per call).
+
+    A ``threading.Timer`` per guarded call costs a thread start each; with 64 calls in flight
+    (the async client on boto3 threads) that doubled the threads and the cost of a call.
+    """
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._heap: list[tuple[float, int, _Watch]] = []
+        self._count = 0
+        self._thread: threading.Thread | None = None
+
+    def add(self, expires_at: float, watch: _Watch) -> None:
+        """Expire ``watch`` at ``expires_at`` (``time.monotonic()``) unless it ended before."""
+        with self._condition:
+            self._count += 1
+            heapq.heappush(self._heap, (expires_at, self._count, watch))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="facekit-deadlines", daemon=True)
+                self._thread.start()
+            self._condition.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._condition:
+                while self._heap and not self._heap[0][2].active:
+                    heapq.heappop(self._heap)  # ended in time: drop it
+                if not self._heap:
+                    self._condition.wait(timeout=30.0)
+                    if not self._heap:
+                        self._thread = None
+                        return
+                    continue
+                expires_at, _, watch = self._heap[0]
+                wait = expires_at - time.monotonic()
+                if wait > 0:
+                    self._condition.wait(timeout=wait)
+                    continue
+                heapq.heappop(self._heap)
+            watch.expire()
+
+
+_ALARMS = _Alarms()
 
 
 @contextmanager
@@ -121,9 +174,7 @@ def guarded(what: str, *, provider: str | None = None) -> Iterator[None]:
     deadline.check(what, provider=provider)
     watch = _Watch(parent=_WATCH.get())
     token = _WATCH.set(watch)
-    timer = threading.Timer(deadline.remaining(), watch.expire)
-    timer.daemon = True
-    timer.start()
+    _ALARMS.add(deadline.expires_at, watch)
     try:
         yield
     except Exception as exc:  # whatever a shut socket caused (a reset, a cut body), the deadline is why
@@ -131,7 +182,6 @@ def guarded(what: str, *, provider: str | None = None) -> Iterator[None]:
             raise deadline.error(what, provider=provider) from exc
         raise
     finally:
-        timer.cancel()
         watch.end()
         _WATCH.reset(token)
     if watch.expired:  # the answer was complete just as the timer fired: still too late

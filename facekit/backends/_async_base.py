@@ -6,7 +6,7 @@ prepared payload and checked request as :meth:`Backend.detect` and returns the s
 image preparation, validation, assembly) is the sync client's. Each sync backend makes its
 async twin with :meth:`Backend.to_async`:
 
-* ``azure-rest``: native, httpx (``facekit.backends.azure_rest_async``);
+* ``azure-rest``: native, aiohttp (``facekit.backends.azure_rest_async``);
 * ``azure-sdk``: native, ``azure.ai.vision.face.aio`` (``facekit.backends.azure_sdk_async``);
 * ``aws`` and ``local``: :class:`ThreadOffloadBackend`, the sync backend on a bounded pool of
   threads (boto3 clients are thread-safe; onnxruntime releases the GIL). The event loop never

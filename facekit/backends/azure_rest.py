@@ -334,7 +334,7 @@ class AzureRestBackend(AzureBackendBase):
         return BackendResult(faces=faces, raw=body, models=models, runtime=runtime)
 
     def to_async(self, *, threads: int | None = None) -> AsyncBackend:
-        """This backend on httpx's async stack (``pip install 'facekit-detect[async]'``)."""
+        """This backend on aiohttp (``pip install 'facekit-detect[async]'``)."""
         from facekit.backends.azure_rest_async import AsyncAzureRestBackend
 
         return AsyncAzureRestBackend(self)
@@ -410,7 +410,7 @@ class AzureRestBackend(AzureBackendBase):
 def read_answer(status: int, headers: dict[str, str], content: bytes, *, provider: str) -> tuple[Any, dict[str, str]]:
     """One Azure answer read whole: its JSON body and headers, or the mapped error.
 
-    Shared by the sync (requests) and async (httpx) backends, so both read answers alike.
+    Shared by the sync (requests) and async (aiohttp) backends, so both read answers alike.
 
     Raises:
         FacekitError: The status mapped (``map_azure_error``), or a 2xx body that is not JSON.

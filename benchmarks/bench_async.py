@@ -1,0 +1,145 @@
+"""Benchmark ``AsyncFaceClient``: 64 concurrent detections against a 100 ms-latency stand-in.
+
+Run:  python benchmarks/bench_async.py [--runs 7] [--concurrency 64] [--latency 0.1]
+
+The stand-in (``tests/aio/latency_standin.py``) runs as its own process, so that the client
+does not share its interpreter, and answers every ``POST`` after ``--latency`` seconds with
+two faces: the Azure Face wire format for ``azure-rest``, Rekognition's for ``aws``. Each round
+awaits ``--concurrency`` detections of Grace Hopper's photo (61 KB, as bytes) at once; the
+first round (connections opened) is reported apart.
+
+The ideal time of a round is the stand-in's latency: every detection in flight at once, no
+client cost. Printed per backend (medians over ``--runs`` warm rounds, with min-max):
+
+* the round's time and its ratio to the ideal;
+* threads this process used at the peak (``threading.active_count``) and its peak RSS;
+* the worst lag of a heartbeat task ticking every 5 ms on the same loop during the rounds;
+* the sync client for comparison: ``FaceClient.detect_many(workers=64)`` over the same inputs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+IMAGE = ROOT / "examples" / "images" / "grace_hopper.jpg"
+
+
+def _standin(flavour: str, latency: float) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.aio.latency_standin", flavour, str(latency)],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )
+    assert process.stdout is not None
+    return process, process.stdout.readline().strip()
+
+
+def _options(provider: str, url: str) -> dict[str, Any]:
+    if provider == "azure-rest":
+        return {"endpoint": url, "key": "bench-key"}
+    return {"endpoint_url": url, "region": "us-east-1", "aws_access_key_id": "AKIDBENCH", "aws_secret_access_key": "bench"}
+
+
+async def _rounds(provider: str, url: str, data: bytes, runs: int, concurrency: int) -> dict[str, Any]:
+    from facekit import AsyncFaceClient
+
+    worst_lag = 0.0
+    peak_threads = threading.active_count()
+    stop = asyncio.Event()
+
+    async def heartbeat() -> None:
+        nonlocal worst_lag, peak_threads
+        while not stop.is_set():
+            start = time.perf_counter()
+            await asyncio.sleep(0.005)
+            worst_lag = max(worst_lag, time.perf_counter() - start - 0.005)
+            peak_threads = max(peak_threads, threading.active_count())
+
+    times: list[float] = []
+    async with AsyncFaceClient(provider, **_options(provider, url)) as client:
+        beat = asyncio.create_task(heartbeat())
+        for number in range(runs + 1):
+            start = time.perf_counter()
+            results = await asyncio.gather(*(client.detect(data) for _ in range(concurrency)))
+            times.append(time.perf_counter() - start)
+            assert all(len(result.faces) == 2 for result in results)
+        stop.set()
+        await beat
+    return {"first": times[0], "warm": times[1:], "lag": worst_lag, "threads": peak_threads}
+
+
+def _sync_rounds(provider: str, url: str, data: bytes, runs: int, concurrency: int) -> list[float]:
+    from facekit import FaceClient
+
+    times: list[float] = []
+    with FaceClient(provider, **_options(provider, url)) as client:
+        for _ in range(runs + 1):
+            start = time.perf_counter()
+            items = list(client.detect_many([data] * concurrency, workers=concurrency))
+            times.append(time.perf_counter() - start)
+            assert all(item.ok for item in items)
+    return times[1:]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--latency", type=float, default=0.1)
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    data = IMAGE.read_bytes()
+    warnings.simplefilter("ignore")
+    report: list[dict[str, Any]] = []
+    for provider, flavour in (("azure-rest", "azure"), ("aws", "aws")):
+        process, url = _standin(flavour, args.latency)
+        try:
+            rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            figures = asyncio.run(_rounds(provider, url, data, args.runs, args.concurrency))
+            rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            sync_times = _sync_rounds(provider, url, data, args.runs, args.concurrency)
+        finally:
+            process.kill()
+            process.wait()
+        warm = figures["warm"]
+        row = {
+            "provider": provider,
+            "concurrency": args.concurrency,
+            "ideal_s": args.latency,
+            "first_round_s": round(figures["first"], 3),
+            "round_median_s": round(statistics.median(warm), 3),
+            "round_min_s": round(min(warm), 3),
+            "round_max_s": round(max(warm), 3),
+            "ratio_to_ideal": round(statistics.median(warm) / args.latency, 2),
+            "peak_threads": figures["threads"],
+            "peak_rss_mib": round(rss_after / 1024, 1),
+            "rss_growth_mib": round((rss_after - rss_before) / 1024, 1),
+            "worst_loop_lag_ms": round(figures["lag"] * 1000, 1),
+            "sync_detect_many_median_s": round(statistics.median(sync_times), 3),
+        }
+        report.append(row)
+        print(
+            f"{provider:10s} {args.concurrency} at once: round {row['round_median_s']:.3f} s "
+            f"(min {row['round_min_s']:.3f}, max {row['round_max_s']:.3f}; first {row['first_round_s']:.3f}) "
+            f"= {row['ratio_to_ideal']:.2f}x ideal {args.latency:.3f} s | threads {row['peak_threads']} | "
+            f"peak RSS {row['peak_rss_mib']} MiB | loop lag {row['worst_loop_lag_ms']} ms | "
+            f"sync detect_many(workers={args.concurrency}) {row['sync_detect_many_median_s']:.3f} s",
+            flush=True,
+        )
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
