@@ -69,7 +69,7 @@ async def _rounds(provider: str, url: str, data: bytes, runs: int, concurrency: 
     times: list[float] = []
     async with AsyncFaceClient(provider, **_options(provider, url)) as client:
         beat = asyncio.create_task(heartbeat())
-        for number in range(runs + 1):
+        for _ in range(runs + 1):
             start = time.perf_counter()
             results = await asyncio.gather(*(client.detect(data) for _ in range(concurrency)))
             times.append(time.perf_counter() - start)

@@ -22,6 +22,7 @@ import os
 import resource
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,26 +41,34 @@ SLACK = 1.0 + 0.5 * max(0.0, os.getloadavg()[0] / (os.cpu_count() or 1) - 1.0)
 KEY = "k3y-that-must-never-show-0123456789abcdef"
 
 
-def _client(backend: str, url: str) -> FaceClient:
+def client_settings(backend: str, url: str) -> dict[str, Any]:
+    """The settings every fault-suite client gets (sync and async)."""
     retry = RetryPolicy(max_retries=2, initial_backoff=0.05, max_backoff=0.2, jitter=0.0)
     if backend == "azure-rest":
-        return FaceClient(backend, endpoint=url, key=KEY, timeout=(1.0, 0.2), retry=retry, deadline=DEADLINE)
+        return {"endpoint": url, "key": KEY, "timeout": (1.0, 0.2), "retry": retry, "deadline": DEADLINE}
     if backend == "azure-sdk":
-        return FaceClient(
-            backend, endpoint=url, key=KEY, timeout=(1.0, 0.2), retry=retry, deadline=DEADLINE,
-            retry_backoff_factor=0.05,
-        )
-    return FaceClient(
-        "aws", endpoint_url=url, region="us-east-1", aws_access_key_id="AKIDFAULTSUITE",
-        aws_secret_access_key=KEY, connect_timeout=1.0, read_timeout=0.2, max_attempts=3, deadline=DEADLINE,
-    )
+        return {
+            "endpoint": url, "key": KEY, "timeout": (1.0, 0.2), "retry": retry, "deadline": DEADLINE,
+            "retry_backoff_factor": 0.05,
+        }
+    return {
+        "endpoint_url": url, "region": "us-east-1", "aws_access_key_id": "AKIDFAULTSUITE",
+        "aws_secret_access_key": KEY, "connect_timeout": 1.0, "read_timeout": 0.2, "max_attempts": 3,
+        "deadline": DEADLINE,
+    }
+
+
+def _client(backend: str, url: str) -> FaceClient:
+    return FaceClient(backend, **client_settings(backend, url))
 
 
 def _boxes(result: Any) -> list[tuple[int, int, int, int]]:
     return sorted(tuple(round(v) for v in face.box.xywh) for face in result.faces)  # type: ignore[misc]
 
 
-def run_suite(backend: str, calls: int, seed: int) -> dict[str, Any]:
+def run_suite(backend: str, calls: int, seed: int, make_client: Callable[[str, str], Any] = _client) -> dict[str, Any]:
+    """Run ``calls`` sequential detections through a client from ``make_client(backend, url)``
+    (anything with ``detect(image)`` usable as a context manager) and report the figures."""
     flavour = "aws" if backend == "aws" else "azure"
     plan = FaultPlan(rate=0.45, seed=seed, retry_after=1, stall_seconds=0.6, trickle_interval=0.02)
     image = IMAGE.read_bytes()
@@ -71,7 +80,7 @@ def run_suite(backend: str, calls: int, seed: int) -> dict[str, Any]:
     retry_after_violations: list[float] = []
     slowest = 0.0
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    with FaultyService(flavour, plan, image_size=IMAGE_SIZE) as service, _client(backend, service.url) as client:
+    with FaultyService(flavour, plan, image_size=IMAGE_SIZE) as service, make_client(backend, service.url) as client:
         for _ in range(calls):
             first = len(service.served)
             started = time.monotonic()
@@ -105,6 +114,7 @@ def run_suite(backend: str, calls: int, seed: int) -> dict[str, Any]:
     injected = collections.Counter(record.fault for record in service.served)
     report = {
         "backend": backend,
+        "client": getattr(make_client, "label", "FaceClient"),
         "calls": calls,
         "requests": len(service.served),
         "faults_injected": dict(sorted(injected.items())),
