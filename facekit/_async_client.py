@@ -5,7 +5,7 @@ precedence (a :class:`FaceClient` is built and its backend kept), the one option
 (:func:`facekit._pipeline.check_call`), image preparation (:func:`~facekit._pipeline.prepare_image`,
 run on a small thread pool so that decoding never blocks the loop), validation and assembly
 (:func:`~facekit._pipeline.finish`), the retry policy, the rate limiter and the error tree.
-The backend call is awaited on the backend's async twin (:meth:`Backend.to_async`): aiohttp for
+The backend call is awaited on the backend's async twin (:func:`facekit.backends._async_registry.async_backend_for`): aiohttp for
 ``azure-rest``, ``azure.ai.vision.face.aio`` for ``azure-sdk``, bounded threads for ``aws``
 (boto3) and ``local`` (one inference thread). The call's total deadline is the sync client's
 :func:`~facekit._limits.call_limits` scope, enforced on the loop by
@@ -39,6 +39,7 @@ from facekit._models import DetectionResult
 from facekit._pipeline import Call, Pipeline, check_call, check_ready, finish, limits, prepare_image
 from facekit._warnings import FacekitWarning
 from facekit.backends._async_base import run_in_thread
+from facekit.backends._async_registry import async_backend_for
 
 if TYPE_CHECKING:
     from facekit._ratelimit import RateLimiter
@@ -88,7 +89,7 @@ class AsyncFaceClient:
             raise InvalidRequestError(f"prepare_threads must be at least 1, got {prepare_threads}")
         self._client = FaceClient(provider, config=config, profile=profile, backend=backend, **options)
         self.provider: str = self._client.provider
-        self._async: AsyncBackend = self._client.backend.to_async(threads=threads)
+        self._async: AsyncBackend = async_backend_for(self._client.backend, threads=threads)
         self._prepare = ThreadPoolExecutor(max_workers=prepare_threads, thread_name_prefix="facekit-prepare")
         self._closed = False
 

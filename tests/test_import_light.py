@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-HEAVY = ("boto3", "botocore", "azure", "onnxruntime", "onnx", "numpy", "pandas", "matplotlib", "h5py", "supervision", "scipy", "tqdm",
+HEAVY = ("boto3", "botocore", "azure", "aiohttp", "httpx", "onnxruntime", "onnx", "numpy", "pandas", "matplotlib", "h5py", "supervision", "scipy", "tqdm",
          "dask", "distributed", "pyarrow")
 
 

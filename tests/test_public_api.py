@@ -8,6 +8,7 @@ EXPECTED = [
     "ATTRIBUTES",
     "Accessory",
     "AgeRange",
+    "AsyncFaceClient",
     "AuthenticationError",
     "BatchItem",
     "BooleanAttribute",

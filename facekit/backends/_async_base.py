@@ -4,7 +4,7 @@ An :class:`AsyncBackend` is what :class:`~facekit.AsyncFaceClient` awaits: it ta
 prepared payload and checked request as :meth:`Backend.detect` and returns the same
 :class:`~facekit.backends._base.BackendResult`, so the pipeline around it (option check,
 image preparation, validation, assembly) is the sync client's. Each sync backend makes its
-async twin with :meth:`Backend.to_async`:
+async twin through :func:`facekit.backends._async_registry.async_backend_for`:
 
 * ``azure-rest``: native, aiohttp (``facekit.backends.azure_rest_async``);
 * ``azure-sdk``: native, ``azure.ai.vision.face.aio`` (``facekit.backends.azure_sdk_async``);

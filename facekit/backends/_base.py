@@ -12,15 +12,12 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from facekit._errors import UnsupportedFeatureError
 from facekit._image import InputSpec, Payload
 from facekit._models import DetectRequest, Face
 from facekit._vocabulary import ATTRIBUTES
-
-if TYPE_CHECKING:
-    from facekit.backends._async_base import AsyncBackend
 
 __all__ = ["Backend", "BackendResult", "Capabilities", "CompareResult", "check_request"]
 
@@ -274,15 +271,6 @@ class Backend(abc.ABC):
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release sessions and connections."""
 
-    #: Threads the async client runs this backend's blocking calls on (see :meth:`to_async`).
+    #: Threads :class:`~facekit.AsyncFaceClient` runs this backend's blocking calls on, when it
+    #: has no native async twin (``facekit.backends._async_registry``).
     async_threads: ClassVar[int] = 64
-
-    def to_async(self, *, threads: int | None = None) -> AsyncBackend:
-        """The async twin of this backend, for :class:`~facekit.AsyncFaceClient`.
-
-        The default runs :meth:`detect` on a bounded pool of ``threads`` threads
-        (``async_threads`` when None); backends with a native async stack override it.
-        """
-        from facekit.backends._async_base import ThreadOffloadBackend
-
-        return ThreadOffloadBackend(self, threads=threads or self.async_threads)

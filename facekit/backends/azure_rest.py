@@ -20,7 +20,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Final
+from typing import Any, ClassVar, Final
 
 import requests
 from pydantic import SecretStr
@@ -52,9 +52,6 @@ from facekit.backends._azure_wire import (
     request_id_of,
 )
 from facekit.backends._base import Backend, BackendResult, Capabilities
-
-if TYPE_CHECKING:
-    from facekit.backends._async_base import AsyncBackend
 
 __all__ = [
     "AZURE_INPUT_SPEC",
@@ -333,11 +330,6 @@ class AzureRestBackend(AzureBackendBase):
         runtime = {"api_version": options.api_version, "request_id": request_id_of(dict(headers))}
         return BackendResult(faces=faces, raw=body, models=models, runtime=runtime)
 
-    def to_async(self, *, threads: int | None = None) -> AsyncBackend:
-        """This backend on aiohttp (``pip install 'facekit-detect[async]'``)."""
-        from facekit.backends.azure_rest_async import AsyncAzureRestBackend
-
-        return AsyncAzureRestBackend(self)
 
     # -- identity (Limited Access) -----------------------------------------------------------
     def _post_json(self, operation: str, body: dict[str, Any]) -> Any:

@@ -1,6 +1,6 @@
 """``azure-rest`` on aiohttp: the same requests, answers and errors as the sync backend.
 
-Made by :meth:`AzureRestBackend.to_async` from a configured sync backend, whose settings it
+Made (by :func:`~facekit.backends._async_registry.async_backend_for`) from a configured sync backend, whose settings it
 uses unchanged (endpoint, credential, models, timeouts, retry policy, rate limiter). What is
 sent and how an answer is read are the sync backend's own functions
 (:meth:`~facekit.backends.azure_rest.AzureRestBackend.detect_request`,

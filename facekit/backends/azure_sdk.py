@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Final
+from typing import Any, ClassVar, Final
 
 from pydantic import SecretStr
 
@@ -47,9 +47,6 @@ from facekit.backends._azure_wire import (
 )
 from facekit.backends._base import BackendResult
 from facekit.backends.azure_rest import AzureBackendBase, parse_endpoint, parse_timeout
-
-if TYPE_CHECKING:
-    from facekit.backends._async_base import AsyncBackend
 
 __all__ = ["SDK_KEYWORDS", "AzureSdkBackend", "detect_call", "sdk_keywords"]
 
@@ -131,7 +128,7 @@ class AzureSdkBackend(AzureBackendBase):
         rate_limiter: A shared :class:`~facekit.RateLimiter`, acquired before every call.
         sleep: Sleep function between 429 retries (for tests); default ``time.sleep``.
         transport: An azure-core ``HttpTransport`` (for tests, proxies, custom sessions).
-        async_transport: An azure-core ``AsyncHttpTransport`` for the async twin (``to_async``);
+        async_transport: An azure-core ``AsyncHttpTransport`` for the async twin (``AsyncFaceClient``);
             default: azure-core's aiohttp transport.
         **client_options: Passed to ``FaceClient`` unchanged (e.g. ``logging_enable``,
             ``connection_verify``, ``retry_backoff_factor``). A ``retry_policy`` or ``policies``
@@ -216,7 +213,7 @@ class AzureSdkBackend(AzureBackendBase):
         connect, read = timeouts if isinstance(timeouts, tuple) else (timeouts, timeouts)
         client_options.setdefault("connection_timeout", connect)
         client_options.setdefault("read_timeout", read)
-        # what the async twin (to_async) is built from: the same credential and client settings
+        # what the async twin (AsyncFaceClient) is built from: the same credential and client settings
         self._sdk_credential = sdk_credential
         self._async_transport = async_transport
         self._async_client_options = {key: value for key, value in client_options.items() if key != "retry_policy"}
@@ -240,11 +237,6 @@ class AzureSdkBackend(AzureBackendBase):
     def close(self) -> None:
         self._client.close()
 
-    def to_async(self, *, threads: int | None = None) -> AsyncBackend:
-        """This backend on ``azure.ai.vision.face.aio`` (``pip install 'facekit-detect[async]'``)."""
-        from facekit.backends.azure_sdk_async import AsyncAzureSdkBackend
-
-        return AsyncAzureSdkBackend(self)
 
     # -- detection --------------------------------------------------------------------------
     def detect(self, payload: Payload, request: DetectRequest) -> BackendResult:

@@ -1,6 +1,6 @@
 """``azure-sdk`` on ``azure.ai.vision.face.aio``: Microsoft's async client, the sync backend's rules.
 
-Made by :meth:`AzureSdkBackend.to_async` from a configured sync backend: the same endpoint,
+Made (by :func:`~facekit.backends._async_registry.async_backend_for`) from a configured sync backend: the same endpoint,
 credential, API version, client settings and retry rules (azure-core's async retry policy
 without 4xx retries; facekit retries 429 itself, on the event loop, per the same
 :class:`~facekit.RetryPolicy`). The call is built and its answer normalised by the sync

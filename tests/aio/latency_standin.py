@@ -44,12 +44,22 @@ class LatencyService:
         latency: Seconds between reading a request and answering it.
         stall: Never answer; wait for the client to close the connection.
         trickle: Announce a long body, then send one byte every 20 ms.
+        stall_after: Answer this many requests, then stall every later one.
     """
 
-    def __init__(self, flavour: str, *, latency: float = 0.1, stall: bool = False, trickle: bool = False) -> None:
+    def __init__(
+        self,
+        flavour: str,
+        *,
+        latency: float = 0.1,
+        stall: bool = False,
+        trickle: bool = False,
+        stall_after: int | None = None,
+    ) -> None:
         self.flavour = flavour
         self.latency = latency
         self.stall = stall
+        self.stall_after = stall_after
         self.trickle = trickle
         self.connections: list[Connection] = []
         self.requests = 0
@@ -145,7 +155,8 @@ class LatencyService:
                 record.requests += 1
                 with self._lock:
                     self.requests += 1
-                if self.stall:
+                    number = self.requests
+                if self.stall or (self.stall_after is not None and number > self.stall_after):
                     while not self._stop.is_set():
                         if self._hung_up(conn, 0.05):
                             record.closed_by_client = time.monotonic()
