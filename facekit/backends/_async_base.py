@@ -96,6 +96,11 @@ class ThreadOffloadBackend(AsyncBackend):
     def threads(self) -> int:
         return self._threads
 
+    @property
+    def executor(self) -> ThreadPoolExecutor:
+        """The bounded pool the calls run on."""
+        return self._executor
+
     async def detect(self, payload: Payload, request: DetectRequest) -> BackendResult:
         return await run_in_thread(self._executor, self.sync.detect, payload, request)
 

@@ -275,6 +275,32 @@ class RekognitionBackend(Backend):
             raise InvalidRequestError(f"the aws backend cannot send a {payload.kind!r} payload", provider=self.name)
         attributes = aws_attributes_for(request.attributes, landmarks=bool(request.landmarks))
         response = self._call(image, attributes, payload.s3)
+        return self.detect_result(response, request, attributes, width, height, s3_image=s3_image, payload=payload)
+
+    def detect_result(
+        self,
+        response: dict[str, Any],
+        request: DetectRequest,
+        attributes: list[str],
+        width: int,
+        height: int,
+        *,
+        s3_image: S3Image | None = None,
+        payload: Payload | None = None,
+    ) -> BackendResult:
+        """A ``DetectFaces`` answer normalised (shared with the async backend).
+
+        Args:
+            response: The answer (boto3's, or the wire JSON with ``ResponseMetadata``).
+            request: The checked request.
+            attributes: The ``Attributes`` sent.
+            width, height: Size of the image Rekognition analysed, pixels.
+            s3_image: The S3 object's facts, for ``s3://`` inputs.
+            payload: The payload sent (for the S3 location in warnings).
+
+        Raises:
+            ProviderError: Not a ``DetectFaces`` answer.
+        """
         faces, warnings = parse_detect_faces(
             response, width, height, attributes=request.attributes, landmarks=bool(request.landmarks)
         )
@@ -282,8 +308,9 @@ class RekognitionBackend(Backend):
         if s3_image is not None:
             runtime["s3_object"] = s3_image.facts()
             if s3_image.header.format == "PNG" and s3_image.header.orientation not in (None, 1):
+                location = payload.s3 if payload is not None else None
                 warnings.append(
-                    f"{payload.s3.uri if payload.s3 else 'the PNG'} has EXIF orientation {s3_image.header.orientation}, "
+                    f"{location.uri if location else 'the PNG'} has EXIF orientation {s3_image.header.orientation}, "
                     "which Rekognition ignores for PNG: coordinates refer to the stored (not rotated) pixels"
                 )
         return BackendResult(

@@ -23,19 +23,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
+from facekit._aiohttp import LoopSession, read_body
 from facekit._async_limits import within_deadline
 from facekit._async_retry import call_with_retries_async
-from facekit._deps import require
-from facekit._errors import ConfigurationError, FacekitError, NetworkError, ProviderError, RequestTimeoutError
-from facekit._http import answer_too_large, redact_secrets
+from facekit._errors import FacekitError, NetworkError, ProviderError, RequestTimeoutError
+from facekit._http import redact_secrets
 from facekit._limits import current_limits
 from facekit.backends._async_base import AsyncBackend
 
 if TYPE_CHECKING:
-    import aiohttp
-
     from facekit._image import Payload
     from facekit._models import DetectRequest
     from facekit.backends._base import BackendResult
@@ -45,48 +43,24 @@ __all__ = ["AsyncAzureRestBackend"]
 
 logger = logging.getLogger("facekit.azure_rest")
 
-#: Bytes read at a time from an answer body.
-_CHUNK: Final = 64 * 1024
-
 
 class AsyncAzureRestBackend(AsyncBackend):
     """Azure Face Detect over REST with ``aiohttp`` (pip extra ``async``).
 
     Args:
         backend: The configured sync backend.
-        session: An ``aiohttp.ClientSession`` to use (not closed by :meth:`aclose`); default: an
-            own one, made on the first call (in its event loop).
     """
 
     sync: AzureRestBackend
 
-    def __init__(self, backend: AzureRestBackend, *, session: aiohttp.ClientSession | None = None) -> None:
-        self._aiohttp = require("aiohttp", extra="async", feature="AsyncFaceClient with azure-rest")
+    def __init__(self, backend: AzureRestBackend) -> None:
         self.sync = backend
-        self._own_session = session is None
-        self._session: aiohttp.ClientSession | None = session
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    def _session_for_loop(self) -> aiohttp.ClientSession:
-        loop = asyncio.get_running_loop()
-        if self._session is None or (self._own_session and self._session.closed):
-            timeout = self.sync._timeout
-            connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
-            self._session = self._aiohttp.ClientSession(
-                connector=self._aiohttp.TCPConnector(limit=0),
-                timeout=self._aiohttp.ClientTimeout(total=None, sock_connect=connect, sock_read=read),
-                auto_decompress=True,
-            )
-            self._loop = loop
-        elif self._loop is not None and self._loop is not loop:
-            raise ConfigurationError(
-                "this AsyncFaceClient is bound to the event loop of its first call; make one client per event loop"
-            )
-        return self._session
+        timeout = backend._timeout
+        connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        self._session = LoopSession(connect=connect, read=read, feature="AsyncFaceClient with azure-rest")
 
     async def aclose(self) -> None:
-        if self._own_session and self._session is not None and not self._session.closed:
-            await self._session.close()
+        await self._session.close()
 
     def __repr__(self) -> str:
         return f"AsyncAzureRestBackend({self.sync!r})"
@@ -113,9 +87,9 @@ class AsyncAzureRestBackend(AsyncBackend):
         """One attempt: POST, read the body (bounded in time and size), map failures to the tree."""
         from facekit.backends.azure_rest import read_answer
 
-        aiohttp = self._aiohttp
+        aiohttp = self._session.aiohttp
         name = self.sync.name
-        session = self._session_for_loop()
+        session = self._session.get()
         headers = {"Content-Type": content_type, "Accept": "application/json", **(await self._auth_headers())}
         limit = current_limits().max_response_bytes
         logger.debug("POST %s %s (%d bytes, %s, async)", url, query, len(data), content_type)
@@ -124,7 +98,7 @@ class AsyncAzureRestBackend(AsyncBackend):
                 within_deadline("the request to Azure", provider=name),
                 session.post(url, params=query, data=data, headers=headers, allow_redirects=False) as response,
             ):
-                content = await _read_capped(response, limit, provider=name)
+                content = await read_body(response, limit, what="Azure's answer", provider=name)
                 status, response_headers = response.status, dict(response.headers)
         except FacekitError as exc:
             exc.provider = exc.provider or name
@@ -147,17 +121,3 @@ class AsyncAzureRestBackend(AsyncBackend):
             raise ProviderError(f"the request to Azure at {url} failed ({type(exc).__name__})", provider=name) from exc
         return read_answer(status, response_headers, content, provider=name)
 
-
-async def _read_capped(response: aiohttp.ClientResponse, limit: int, *, provider: str) -> bytes:
-    """The whole body, refused (before reading it all) when it is larger than ``limit`` bytes."""
-    declared = response.content_length
-    if declared is not None and declared > limit:
-        raise answer_too_large("Azure's answer", limit, provider, declared=declared)
-    chunks: list[bytes] = []
-    total = 0
-    async for chunk in response.content.iter_chunked(_CHUNK):
-        total += len(chunk)
-        if total > limit:
-            raise answer_too_large("Azure's answer", limit, provider)
-        chunks.append(chunk)
-    return b"".join(chunks)

@@ -1,0 +1,84 @@
+"""The aiohttp pieces the native async backends share: a session per event loop, bounded reads.
+
+aiohttp sessions belong to the event loop they were made in; :class:`LoopSession` makes one
+on first use (inside the loop) with the backend's connect and read timeouts and an unbounded
+connection pool (the async client bounds concurrency itself), and refuses use from another
+loop. :func:`read_body` reads an answer whole, refusing one larger than the call's
+``max_response_bytes`` by ``Content-Length`` or while reading, before anything is parsed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Final
+
+from facekit._deps import require
+from facekit._errors import ConfigurationError
+from facekit._http import answer_too_large
+
+if TYPE_CHECKING:
+    import aiohttp
+
+__all__ = ["LoopSession", "read_body"]
+
+#: Bytes read at a time from an answer body.
+_CHUNK: Final = 64 * 1024
+
+
+class LoopSession:
+    """An ``aiohttp.ClientSession`` made on first use, in the caller's event loop.
+
+    Args:
+        connect: Seconds to open a connection.
+        read: Seconds to wait for each read of the answer.
+        feature: What needs aiohttp, for the missing-extra message.
+    """
+
+    def __init__(self, *, connect: float, read: float, feature: str) -> None:
+        self.aiohttp = require("aiohttp", extra="async", feature=feature)
+        self._connect, self._read = connect, read
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def get(self) -> aiohttp.ClientSession:
+        """The session for the running loop.
+
+        Raises:
+            ConfigurationError: The session was made in another event loop.
+        """
+        loop = asyncio.get_running_loop()
+        if self._session is None or self._session.closed:
+            self._session = self.aiohttp.ClientSession(
+                connector=self.aiohttp.TCPConnector(limit=0),
+                timeout=self.aiohttp.ClientTimeout(total=None, sock_connect=self._connect, sock_read=self._read),
+            )
+            self._loop = loop
+        elif self._loop is not loop:
+            raise ConfigurationError(
+                "this AsyncFaceClient is bound to the event loop of its first call; make one client per event loop"
+            )
+        return self._session
+
+    async def close(self) -> None:
+        """Close the session and its connections."""
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+
+
+async def read_body(response: aiohttp.ClientResponse, limit: int, *, what: str, provider: str) -> bytes:
+    """The whole body, refused (before reading it all) when it is larger than ``limit`` bytes.
+
+    Raises:
+        ProviderError: The body is larger than ``limit``.
+    """
+    declared = response.content_length
+    if declared is not None and declared > limit:
+        raise answer_too_large(what, limit, provider, declared=declared)
+    chunks: list[bytes] = []
+    total = 0
+    async for chunk in response.content.iter_chunked(_CHUNK):
+        total += len(chunk)
+        if total > limit:
+            raise answer_too_large(what, limit, provider)
+        chunks.append(chunk)
+    return b"".join(chunks)
