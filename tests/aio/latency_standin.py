@@ -19,6 +19,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -45,6 +46,7 @@ class LatencyService:
         stall: Never answer; wait for the client to close the connection.
         trickle: Announce a long body, then send one byte every 20 ms.
         stall_after: Answer this many requests, then stall every later one.
+        answer_when: Answer only requests whose body this returns True for; stall the others.
     """
 
     def __init__(
@@ -55,7 +57,9 @@ class LatencyService:
         stall: bool = False,
         trickle: bool = False,
         stall_after: int | None = None,
+        answer_when: Callable[[bytes], bool] | None = None,
     ) -> None:
+        self.answer_when = answer_when
         self.flavour = flavour
         self.latency = latency
         self.stall = stall
@@ -150,13 +154,13 @@ class LatencyService:
                     name, _, value = header.decode("latin-1").partition(":")
                     if name.strip().lower() == "content-length":
                         length = int(value.strip())
-                if length:
-                    reader.read(length)
+                body = reader.read(length) if length else b""
                 record.requests += 1
                 with self._lock:
                     self.requests += 1
                     number = self.requests
-                if self.stall or (self.stall_after is not None and number > self.stall_after):
+                stall = self.stall or (self.stall_after is not None and number > self.stall_after)
+                if stall or (self.answer_when is not None and not self.answer_when(body)):
                     while not self._stop.is_set():
                         if self._hung_up(conn, 0.05):
                             record.closed_by_client = time.monotonic()

@@ -100,13 +100,14 @@ def test_the_deadline_holds_against_a_trickling_server(provider: str) -> None:
 
 
 def test_leaving_detect_many_early_cancels_the_calls_in_flight() -> None:
-    with LatencyService("azure", latency=0.05, stall_after=1) as service:
+    first = _small_jpeg()
+    with LatencyService("azure", latency=0.05, answer_when=lambda body: body == first) as service:
 
         async def run() -> int:
             client = _client("azure-rest", service.url)
             async with client:
                 got = 0
-                many = client.detect_many([IMAGE] * 12, concurrency=4)
+                many = client.detect_many([first] + [IMAGE] * 11, concurrency=4)
                 async with contextlib.aclosing(many):  # type: ignore[type-var]
                     async for item in many:
                         assert item.ok
@@ -120,6 +121,16 @@ def test_leaving_detect_many_early_cancels_the_calls_in_flight() -> None:
 
         assert asyncio.run(run()) == 1
         assert service.requests <= 5  # the window (4) and the one that took the first one's place
+
+
+def _small_jpeg() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (200, 200), (30, 60, 90)).save(buffer, "JPEG")
+    return buffer.getvalue()
 
 
 def test_cancelled_local_detections_leave_no_thread() -> None:
