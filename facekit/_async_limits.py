@@ -10,10 +10,14 @@ its connection (aiohttp drops a connection whose answer was not read to the end)
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from facekit._limits import current_limits
+from facekit._limits import Deadline, current_limits
+
+#: The deadline an enclosing :func:`within_deadline` already enforces in this task.
+_ENFORCED: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar("facekit_async_deadline", default=None)
 
 __all__ = ["within_deadline"]
 
@@ -34,6 +38,10 @@ async def within_deadline(what: str, *, provider: str | None = None) -> AsyncIte
         yield
         return
     deadline.check(what, provider=provider)
+    if _ENFORCED.get() is deadline:  # an enclosing scope already times this deadline: one timer is enough
+        yield
+        return
+    token = _ENFORCED.set(deadline)
     try:
         async with asyncio.timeout(deadline.remaining()):
             yield
@@ -41,3 +49,5 @@ async def within_deadline(what: str, *, provider: str | None = None) -> AsyncIte
         if deadline.expired():
             raise deadline.error(what, provider=provider) from exc
         raise
+    finally:
+        _ENFORCED.reset(token)

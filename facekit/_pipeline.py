@@ -301,8 +301,11 @@ def validate_output(pipeline: Pipeline, prepared: Prepared, output: BackendResul
 # -- 5. assembly -------------------------------------------------------------------------------
 
 
-def map_face(face: Face, sx: float, sy: float, width: int | None, height: int | None) -> Face:
-    """``face`` scaled by ``(sx, sy)``, its box given the image size ``width`` x ``height`` pixels."""
+def map_face(
+    face: Face, sx: float, sy: float, width: int | None, height: int | None, *, index: int | None = None
+) -> Face:
+    """``face`` scaled by ``(sx, sy)``, its box given the image size ``width`` x ``height`` pixels
+    (and numbered ``index`` when given)."""
     box = face.box.scaled(sx, sy, image_width=width, image_height=height)
     landmarks = None
     if face.landmarks is not None:
@@ -310,7 +313,10 @@ def map_face(face: Face, sx: float, sy: float, width: int | None, height: int | 
     mesh = None
     if face.mesh is not None:
         mesh = [(x * sx, y * sy, z * sx) for x, y, z in face.mesh]
-    return face.model_copy(update={"box": box, "landmarks": landmarks, "mesh": mesh})
+    update: dict[str, Any] = {"box": box, "landmarks": landmarks, "mesh": mesh}
+    if index is not None:
+        update["index"] = index
+    return face.model_copy(update=update)
 
 
 def assemble(pipeline: Pipeline, call: Call, prepared: Prepared, output: BackendResult) -> DetectionResult:
@@ -324,9 +330,9 @@ def assemble(pipeline: Pipeline, call: Call, prepared: Prepared, output: Backend
     if (width is None or height is None) and output.image_size is not None:
         width, height = output.image_size
     sx, sy = 1.0 / payload.scale_x, 1.0 / payload.scale_y
-    mapped = [map_face(face, sx, sy, width, height) for face in output.faces]
-    ordered = sorted(mapped, key=lambda face: -face.box.area)
-    faces = [face.model_copy(update={"index": index}) for index, face in enumerate(ordered)]
+    # one scale for every face keeps the order of areas: sort first, then map and number in one copy
+    ordered = sorted(output.faces, key=lambda face: -face.box.area)
+    faces = [map_face(face, sx, sy, width, height, index=index) for index, face in enumerate(ordered)]
     resized = payload.kind in ("bytes", "pixels") and (payload.scale_x != 1.0 or payload.scale_y != 1.0)
     image = ImageInfo(
         width=width,
