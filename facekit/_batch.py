@@ -224,9 +224,20 @@ def _concurrent(
 def _batched(
     pipeline: Pipeline, call: Call, images: Iterable[Any], rate_limiter: RateLimiter | None
 ) -> Generator[BatchItem, None, None]:
-    """Chunks of ``batch_size`` inputs; the next chunk is read and decoded in a helper thread
-    while the backend runs the current one (decoders and onnxruntime release the GIL)."""
+    """Chunks of ``batch_size`` inputs.
+
+    With ``backend.batch_workers`` of 1, the next chunk is read and decoded in a helper thread
+    while the backend runs the current one (decoders and onnxruntime release the GIL). With
+    more (the local engine on a CPU with several cores), that many chunks run at once, each
+    read, decoded, detected and assembled in its own thread, and the backend is told so
+    (``detect_batch(..., concurrent=True)``: the local engine then runs each on a one-thread
+    session, which beats one session on every core; see docs/local-engine.md).
+    """
     size = int(getattr(pipeline.backend, "batch_size", DEFAULT_BATCH_SIZE) or DEFAULT_BATCH_SIZE)
+    workers = int(getattr(pipeline.backend, "batch_workers", 1) or 1)
+    if workers > 1:
+        yield from _parallel_chunks(pipeline, call, images, rate_limiter, size, workers)
+        return
     source = enumerate(images)
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="facekit-prefetch")
     try:
@@ -237,6 +248,38 @@ def _batched(
             following = list(itertools.islice(source, size))
             ahead = executor.submit(_prepare_chunk, pipeline, call, following) if following else None
             yield from _finish_chunk(pipeline, call, ready, rate_limiter)
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _parallel_chunks(
+    pipeline: Pipeline,
+    call: Call,
+    images: Iterable[Any],
+    rate_limiter: RateLimiter | None,
+    size: int,
+    workers: int,
+) -> Generator[BatchItem, None, None]:
+    """``workers`` chunks in flight, each prepared, detected and finished in its own thread;
+    at most ``workers + 1`` chunks are submitted at once (memory stays bounded), yielded in order."""
+
+    def whole(chunk: list[tuple[int, Any]]) -> list[BatchItem]:
+        ready = _prepare_chunk(pipeline, call, chunk)
+        return list(_finish_chunk(pipeline, call, ready, rate_limiter, concurrent=True))
+
+    source = enumerate(images)
+    pending: deque[Future[list[BatchItem]]] = deque()
+    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="facekit-chunk")
+    try:
+        while True:
+            while len(pending) <= workers:
+                chunk = list(itertools.islice(source, size))
+                if not chunk:
+                    break
+                pending.append(executor.submit(whole, chunk))
+            if not pending:
+                return
+            yield from pending.popleft().result()
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
 
@@ -265,7 +308,12 @@ def _prepare_chunk(pipeline: Pipeline, call: Call, chunk: list[tuple[int, Any]])
 
 
 def _finish_chunk(
-    pipeline: Pipeline, call: Call, ready: _PreparedChunk, rate_limiter: RateLimiter | None
+    pipeline: Pipeline,
+    call: Call,
+    ready: _PreparedChunk,
+    rate_limiter: RateLimiter | None,
+    *,
+    concurrent: bool = False,
 ) -> Iterator[BatchItem]:
     chunk, start, prepared, failures = ready.chunk, ready.start, ready.prepared, ready.failures
     outputs: list[BackendResult] | None = None
@@ -274,7 +322,9 @@ def _finish_chunk(
             if rate_limiter is not None:
                 rate_limiter.acquire()
             with limits(pipeline, call):
-                outputs = call_backend_batch(pipeline, call, [ready for _, _, ready in prepared])
+                outputs = call_backend_batch(
+                    pipeline, call, [ready for _, _, ready in prepared], concurrent=concurrent
+                )
         except Exception:
             outputs = None  # redo one by one below, so each error lands on its own input
     seconds = (time.monotonic() - start) / max(len(chunk), 1)

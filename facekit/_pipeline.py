@@ -267,8 +267,13 @@ def call_backend(pipeline: Pipeline, call: Call, prepared: Prepared) -> BackendR
     return pipeline.backend.detect(prepared.payload, call.checked)
 
 
-def call_backend_batch(pipeline: Pipeline, call: Call, prepared: Sequence[Prepared]) -> list[BackendResult] | None:
+def call_backend_batch(
+    pipeline: Pipeline, call: Call, prepared: Sequence[Prepared], *, concurrent: bool = False
+) -> list[BackendResult] | None:
     """The answers of a backend with batched inference (``detect_batch``), one per input.
+
+    ``concurrent`` (only ever True for a backend whose ``batch_workers`` is above 1) tells the
+    backend that other chunks run at the same time; it is passed as ``concurrent=True``.
 
     Returns:
         The answers in input order, or None when the backend has no ``detect_batch`` or it
@@ -277,7 +282,8 @@ def call_backend_batch(pipeline: Pipeline, call: Call, prepared: Sequence[Prepar
     method = getattr(pipeline.backend, "detect_batch", None)
     if not callable(method):
         return None
-    outputs = list(method([item.payload for item in prepared], call.checked))
+    payloads = [item.payload for item in prepared]
+    outputs = list(method(payloads, call.checked, concurrent=True) if concurrent else method(payloads, call.checked))
     return outputs if len(outputs) == len(prepared) else None
 
 

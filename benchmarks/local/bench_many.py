@@ -1,18 +1,22 @@
 """``detect_many`` against a plain loop of ``detect``, each in its own fresh process, interleaved.
 
 Usage:
-    python benchmarks/local/bench_many.py [EVAL_DIR] [--inputs 60] [--repeats 3] [--threads N]
+    python benchmarks/local/bench_many.py [EVAL_DIR] [--inputs 100] [--repeats 5] [--threads N]
 
-Inputs: every photo of EVAL_DIR (annotated and smoke photos), cycled to ``--inputs`` paths, each
-decoded from its file every time. Modes, run A B A B ... in separate processes (one warm-up
-pass over 4 photos first, so session creation is not timed):
+Inputs: every photo of EVAL_DIR (annotated and smoke photos) and of tests/data and
+examples/images, cycled to ``--inputs`` paths, each decoded from its file every time. Modes,
+run A B C A B C ... in separate processes (one warm-up call of the mode's own kind first, so
+session creation is not timed):
 
 * loop: ``for p in paths: client.detect(p)``;
-* many: ``list(client.detect_many(paths))`` (chunks of 8, the next chunk decoded while the
-  current one runs).
+* many: ``list(client.detect_many(paths))``: the default, ``batch_workers`` chunks of 8 at
+  once (2 on a machine with 2 or more cores), each decoded and detected in its own thread on
+  a one-thread onnxruntime session;
+* many1: the same with ``batch_workers=1`` (one session on every core, the next chunk only
+  decoded while the current one runs: the strategy before 2 workers).
 
-Prints images/s per run, the median, the ratio many/loop per pair, and each process's peak
-resident memory (``ru_maxrss``).
+Prints images/s per run, the medians, the ratio many/loop per round (and its range), and
+each process's peak resident memory (``ru_maxrss``).
 """
 
 from __future__ import annotations
@@ -29,9 +33,14 @@ import json, resource, sys, time
 from facekit import FaceClient
 mode, threads, paths = sys.argv[1], sys.argv[2], sys.argv[3:]
 kw = {} if threads == "default" else {"intra_op_threads": int(threads)}
+if mode == "many1":
+    kw["batch_workers"] = 1
 client = FaceClient("local", **kw)
-for p in paths[:4]:
-    client.detect(p)
+if mode == "loop":
+    for p in paths[:4]:
+        client.detect(p)
+else:
+    list(client.detect_many(paths[:4]))
 t = time.perf_counter()
 if mode == "loop":
     faces = sum(len(client.detect(p).faces) for p in paths)
@@ -45,8 +54,12 @@ print(json.dumps({"ips": len(paths) / dt, "faces": faces,
 """
 
 
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
 def photos(root: Path) -> list[str]:
     found = sorted((root / "images").rglob("*.jpg")) + sorted((root / "smoke").glob("*.*"))
+    found += sorted((ROOT / "tests" / "data").rglob("*.jpg")) + sorted((ROOT / "examples" / "images").glob("*.jpg"))
     return [str(p) for p in found if p.suffix.lower() in (".jpg", ".jpeg", ".png")]
 
 
@@ -61,30 +74,38 @@ def run(mode: str, threads: str, paths: list[str]) -> dict[str, float]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("eval_dir", nargs="?", default="/work/shared/eval")
-    ap.add_argument("--inputs", type=int, default=60)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--inputs", type=int, default=100)
+    ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", default="default", help="onnxruntime intra-op threads (default: its own)")
+    ap.add_argument("--modes", default="loop,many,many1", help="comma-separated; loop first")
     args = ap.parse_args()
     distinct = photos(Path(args.eval_dir))
     paths = [distinct[i % len(distinct)] for i in range(args.inputs)]
-    print(f"{len(paths)} inputs ({len(distinct)} distinct photos), threads={args.threads}")
-    loops: list[float] = []
-    manys: list[float] = []
+    modes = args.modes.split(",")
+    print(f"{len(paths)} inputs ({len(distinct)} distinct photos), threads={args.threads}, modes {modes}")
+    runs: dict[str, list[dict[str, float]]] = {m: [] for m in modes}
     for r in range(args.repeats):
-        a = run("loop", args.threads, paths)
-        b = run("many", args.threads, paths)
-        loops.append(a["ips"])
-        manys.append(b["ips"])
-        print(
-            f"run {r + 1}: loop {a['ips']:.1f} img/s ({a['rss_mb']:.0f} MiB peak, {a['faces']} faces) | "
-            f"detect_many {b['ips']:.1f} img/s ({b['rss_mb']:.0f} MiB peak, {b['faces']} faces) | "
-            f"ratio {b['ips'] / a['ips']:.2f}"
+        line = []
+        for mode in modes:
+            got = run(mode, args.threads, paths)
+            runs[mode].append(got)
+            line.append(f"{mode} {got['ips']:.1f} img/s ({got['rss_mb']:.0f} MiB, {got['faces']:.0f} faces)")
+        print(f"round {r + 1}: " + " | ".join(line))
+    base = runs[modes[0]]
+    for mode in modes:
+        ips = [g["ips"] for g in runs[mode]]
+        rss = [g["rss_mb"] for g in runs[mode]]
+        text = (
+            f"{mode:6} median {statistics.median(ips):5.1f} img/s (range {min(ips):.1f}-{max(ips):.1f}), "
+            f"peak RSS median {statistics.median(rss):.0f} MiB"
         )
-    ratios = [m / lo for m, lo in zip(manys, loops, strict=True)]
-    print(
-        f"median: loop {statistics.median(loops):.1f} img/s, detect_many {statistics.median(manys):.1f} img/s, "
-        f"ratio {statistics.median(ratios):.2f} (range {min(ratios):.2f}-{max(ratios):.2f})"
-    )
+        if mode != modes[0]:
+            ratios = [g["ips"] / b["ips"] for g, b in zip(runs[mode], base, strict=True)]
+            text += (
+                f" | {mode}/{modes[0]} median {statistics.median(ratios):.2f} "
+                f"(range {min(ratios):.2f}-{max(ratios):.2f})"
+            )
+        print(text)
 
 
 if __name__ == "__main__":

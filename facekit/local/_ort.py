@@ -14,6 +14,7 @@ def make_session(
     *,
     providers: Sequence[str] | None = None,
     intra_op_threads: int | None = None,
+    memory_pattern: bool = True,
 ) -> ort.InferenceSession:
     """Create an ``InferenceSession`` with facekit's defaults.
 
@@ -25,6 +26,10 @@ def make_session(
             really uses is ``session.get_providers()``.
         intra_op_threads: Threads per operator; ``None`` lets onnxruntime decide
             (one per physical core).
+        memory_pattern: Let onnxruntime plan one block per input shape (``enable_mem_pattern``).
+            Off for a session run from several threads at once on inputs of varying size:
+            measured in ``detect_many`` on 2 cores, about 100 MiB less peak memory and no
+            slower.
 
     Returns:
         The session, with all graph optimisations enabled and sequential execution.
@@ -36,6 +41,7 @@ def make_session(
     if intra_op_threads is not None:
         opts.intra_op_num_threads = intra_op_threads
     opts.log_severity_level = 3
+    opts.enable_mem_pattern = memory_pattern
     # Several sessions run back to back on each image: spinning worker threads of one
     # session would steal the cores from the next (measured: 56 ms instead of 26 ms for
     # the full pipeline on two cores), so workers sleep when idle.

@@ -170,6 +170,8 @@ class CenterFace:
         nms_iou: IoU above which lower-scoring overlapping boxes are dropped.
         providers: onnxruntime execution providers, in order of preference.
         intra_op_threads: onnxruntime threads per operator; ``None`` for its default.
+        memory_pattern: onnxruntime's per-shape memory planning (off for a session that
+            several threads run at once; see :func:`facekit.local._ort.make_session`).
 
     Example:
         >>> det = CenterFace(ModelStore().path("centerface.onnx"))  # doctest: +SKIP
@@ -187,6 +189,7 @@ class CenterFace:
         nms_iou: float = 0.3,
         providers: Sequence[str] | None = None,
         intra_op_threads: int | None = None,
+        memory_pattern: bool = True,
     ) -> None:
         if max_side is not None and max_side < _ALIGN:
             raise ValueError(f"max_side must be >= {_ALIGN} or None, got {max_side}")
@@ -206,6 +209,7 @@ class CenterFace:
             model,
             providers=providers,
             intra_op_threads=intra_op_threads,
+            memory_pattern=memory_pattern,
         )
 
     @property

@@ -183,7 +183,7 @@ class LocalEngine:
 
     # -- lazily created models ---------------------------------------------------------------
 
-    def _make_detector(self, threads: int | None) -> CenterFace:
+    def _make_detector(self, threads: int | None, *, memory_pattern: bool = True) -> CenterFace:
         return CenterFace(
             prepared_centerface(self.store),
             prepared=True,
@@ -193,6 +193,7 @@ class LocalEngine:
             nms_iou=self.nms_iou,
             providers=self.providers,
             intra_op_threads=threads,
+            memory_pattern=memory_pattern,
         )
 
     @property
@@ -207,7 +208,7 @@ class LocalEngine:
         """CenterFace on a one-thread session, run from :attr:`batch_threads` threads at once."""
         with self._lock:
             if self._batch_detector is None:
-                self._batch_detector = self._make_detector(1)
+                self._batch_detector = self._make_detector(1, memory_pattern=False)
         return self._batch_detector
 
     def _ag(self, need: set[str]) -> AgeGender:
@@ -379,6 +380,7 @@ class LocalEngine:
         min_face_size: float | Sequence[float | None] | None = None,
         max_faces: int | None = None,
         tile: bool = False,
+        single_thread: bool = False,
     ) -> list[list[LocalFace]]:
         """Detect faces in several images; each attribute model runs once for all of their faces.
 
@@ -396,6 +398,9 @@ class LocalEngine:
             tile: Also detect on overlapping full-resolution tiles (crowds; slower).
             mesh: Also fit the 468-point face mesh (it also runs for :data:`MESH_ATTRIBUTES`;
                 whenever it runs, head pose comes from it).
+            single_thread: Detect on the one-thread session (:attr:`batch_detector`), for
+                callers that run several batches at once from their own threads (what
+                ``detect_many`` does on several cores).
 
         Returns:
             One list of faces per image, in input order, each largest box first.
@@ -412,7 +417,7 @@ class LocalEngine:
             raise ValueError(f"{len(sizes)} min_face_size values for {len(images)} images")
         rgbs = [as_rgb(rgb) for rgb in images]
         parallel = self.batch_threads > 1 and len(rgbs) > 1 and self.providers in (None, ["CPUExecutionProvider"])
-        detector = self.batch_detector if parallel else self.detector
+        detector = self.batch_detector if parallel or single_thread else self.detector
 
         def one(img: npt.NDArray[np.uint8], min_size: float | None) -> Detections:
             det = detector.detect(img, score_threshold=score_threshold, tile=tile)

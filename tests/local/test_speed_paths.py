@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ import numpy.typing as npt
 import pytest
 from PIL import Image, ImageFilter
 
-from facekit import FaceClient, InvalidRequestError
+from facekit import ConfigurationError, FaceClient, InvalidRequestError
 from facekit.backends.local import check_local_options
 from facekit.local.centerface import PREPARED_TAG, CenterFace, prepared_centerface
 from facekit.local.engine import LocalEngine
@@ -287,8 +289,11 @@ def test_parallel_batch_detection_matches_one_by_one(models: ModelStore, grace: 
         LocalEngine(store=models, batch_threads=0)
 
 
-def test_detect_many_prefetch_keeps_order_and_per_item_errors(models: ModelStore, tmp_path: Path) -> None:
-    client = FaceClient("local")
+@pytest.mark.parametrize("workers", [1, 2])
+def test_detect_many_prefetch_keeps_order_and_per_item_errors(
+    models: ModelStore, tmp_path: Path, workers: int
+) -> None:
+    client = FaceClient("local", batch_workers=workers)
     good = str(SHARED_DATA / "grace_hopper.jpg")
     bad = tmp_path / "broken.jpg"
     bad.write_bytes(b"\xff\xd8\xff not a jpeg")
@@ -296,3 +301,64 @@ def test_detect_many_prefetch_keeps_order_and_per_item_errors(models: ModelStore
     items = list(client.detect_many(inputs, min_face_size=5))
     assert [i.index for i in items] == list(range(21))
     assert [len(i.result.faces) if i.ok else None for i in items] == [1, None, 4] * 7
+
+
+def test_detect_many_two_workers_matches_a_loop_on_one_thread_sessions(models: ModelStore) -> None:
+    photo, n = crowd(1280, 720, face_px=40)
+    grace_path = str(SHARED_DATA / "grace_hopper.jpg")
+    inputs: list[Any] = [grace_path, photo, four_people_128(), str(DATA / "astronaut.jpg")] * 5  # 3 chunks
+    loop_client = FaceClient("local", batch_workers=1)
+    expected = [loop_client.detect(x) for x in inputs]
+    client = FaceClient("local", batch_workers=2)
+    backend = client.backend
+    threads: set[str] = set()
+    real = backend.detect_batch
+
+    def recording(payloads: Any, request: Any, **kw: Any) -> Any:
+        threads.add(threading.current_thread().name)
+        assert kw == {"concurrent": True}
+        return real(payloads, request, **kw)
+
+    backend.detect_batch = recording  # type: ignore[method-assign]
+    items = list(client.detect_many(inputs))
+    assert [i.index for i in items] == list(range(len(inputs)))
+    assert [len(i.unwrap().faces) for i in items] == [len(r.faces) for r in expected]
+    assert [len(r.faces) for r in expected[:4]] == [1, n, 4, 1]
+    for item, want in zip(items, expected, strict=True):
+        got = sorted(f.box.xyxy for f in item.unwrap().faces)
+        np.testing.assert_allclose(got, sorted(f.box.xyxy for f in want.faces), atol=1e-2)
+    assert len(threads) == 2 and all(t.startswith("facekit-chunk") for t in threads)
+    engine = backend.engine
+    assert engine._detector is None  # detect_many alone never builds the all-core session
+    options = engine.batch_detector.session.get_session_options()
+    assert options.intra_op_num_threads == 1 and options.enable_mem_pattern is False
+
+
+def test_detect_many_two_workers_reads_inputs_lazily(models: ModelStore) -> None:
+    client = FaceClient("local", batch_workers=2)
+    grace = Image.open(SHARED_DATA / "grace_hopper.jpg").convert("RGB")
+    taken = 0
+
+    def endless() -> Any:
+        nonlocal taken
+        while True:
+            taken += 1
+            yield grace
+
+    stream = client.detect_many(endless())
+    first = next(stream)
+    assert first.ok and len(first.unwrap().faces) == 1
+    assert taken <= 3 * 8 + 1  # at most workers + 1 chunks of 8 submitted
+    stream.close()
+
+
+def test_batch_workers_default_env_and_bad_values(models: ModelStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    cores = os.cpu_count() or 1
+    assert FaceClient("local").backend.batch_workers == (2 if cores >= 2 else 1)
+    assert FaceClient("local", providers="CUDAExecutionProvider").backend.batch_workers == 1
+    monkeypatch.setenv("FACEKIT_BATCH_WORKERS", "3")
+    assert FaceClient("local").backend.batch_workers == 3
+    for bad in ("two", "0"):
+        monkeypatch.setenv("FACEKIT_BATCH_WORKERS", bad)
+        with pytest.raises(ConfigurationError, match="batch_workers"):
+            FaceClient("local")
