@@ -261,13 +261,22 @@ def _parallel_chunks(
     workers: int,
 ) -> Generator[BatchItem, None, None]:
     """``workers`` chunks in flight, each prepared, detected and finished in its own thread;
-    at most ``workers + 1`` chunks are submitted at once (memory stays bounded), yielded in order."""
+    at most ``workers + 1`` chunks are submitted at once (memory stays bounded), yielded in order.
+    A batch of one chunk (``facekit detect photo.jpg``) runs in the calling thread on the
+    backend's all-core session: there is nothing to run beside it."""
 
     def whole(chunk: list[tuple[int, Any]]) -> list[BatchItem]:
         ready = _prepare_chunk(pipeline, call, chunk)
         return list(_finish_chunk(pipeline, call, ready, rate_limiter, concurrent=True))
 
-    source = enumerate(images)
+    numbered = enumerate(images)
+    first = list(itertools.islice(numbered, size))
+    second = list(itertools.islice(numbered, size)) if len(first) == size else []
+    if not second:
+        if first:
+            yield from _finish_chunk(pipeline, call, _prepare_chunk(pipeline, call, first), rate_limiter)
+        return
+    source: Iterator[tuple[int, Any]] = itertools.chain(first, second, numbered)
     pending: deque[Future[list[BatchItem]]] = deque()
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="facekit-chunk")
     try:

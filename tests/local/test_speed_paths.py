@@ -352,6 +352,14 @@ def test_detect_many_two_workers_reads_inputs_lazily(models: ModelStore) -> None
     stream.close()
 
 
+def test_detect_many_of_one_chunk_stays_on_the_all_core_session(models: ModelStore) -> None:
+    client = FaceClient("local", batch_workers=2)
+    items = list(client.detect_many([str(SHARED_DATA / "grace_hopper.jpg")] * 8))
+    assert [len(i.unwrap().faces) for i in items] == [1] * 8
+    engine = client.backend.engine
+    assert engine._detector is not None and engine._batch_detector is None
+
+
 def test_batch_workers_default_env_and_bad_values(models: ModelStore, monkeypatch: pytest.MonkeyPatch) -> None:
     cores = os.cpu_count() or 1
     assert FaceClient("local").backend.batch_workers == (2 if cores >= 2 else 1)
