@@ -19,7 +19,6 @@ eyes and mouth open come from its aspect ratios, and head pose from its 3-D poin
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 import threading
@@ -435,7 +434,7 @@ class LocalBackend(Backend):
             for model, providers in used.items()
             if providers and providers[0] != requested[0]
         ]
-        raw = json.loads(json.dumps([dataclasses.asdict(face) for face in faces]))
+        raw = [_plain_face(face) for face in faces]
         if vectors is not None:
             for item, vector in zip(raw, vectors, strict=True):
                 item["embedding"] = vector
@@ -463,3 +462,23 @@ class LocalBackend(Backend):
         if request.landmarks == "mesh" or wanted & {"eyes_open", "mouth_open"}:
             models["face_mesh"] = "MediaPipe face_landmark (mediapipe 0.10.14, converted to ONNX by facekit)"
         return models
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON types: tuples become lists, numpy scalars Python numbers."""
+    if isinstance(value, (tuple, list)):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return value.item() if hasattr(value, "item") else value  # a numpy scalar
+
+
+def _plain_face(face: LocalFace) -> dict[str, Any]:
+    """A :class:`LocalFace` as the JSON ``raw`` keeps it (what ``dataclasses.asdict`` and a JSON
+    round trip gave, without deep-copying the 468 mesh points one object at a time)."""
+    out = {field.name: _plain(getattr(face, field.name)) for field in dataclasses.fields(face)}
+    if face.mesh is not None:
+        out["mesh"] = [[float(x), float(y), float(z)] for x, y, z in face.mesh]
+    return out
