@@ -246,3 +246,70 @@ def test_url_probe_and_download_on_loopback(loopback: LoopbackServer) -> None:
         download_url(loopback.url("/photo.jpg"), max_bytes=10_000)
     with pytest.raises(InvalidRequestError, match="404"):
         download_url(loopback.url("/missing.jpg"))
+
+
+# -- PNG EXIF orientation, read without decoding the pixels ---------------------------------------
+
+
+def _png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    chunks, pos = [], 8
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        chunks.append((data[pos + 4 : pos + 8], data[pos : pos + 12 + length]))
+        pos += 12 + length
+    return chunks
+
+
+def _rotated_png(*, exif_after_pixels: bool, break_pixels: bool = False) -> bytes:
+    """A 60x40 PNG whose EXIF says orientation 6 (rotate 90 degrees clockwise to view).
+
+    Pillow writes the ``eXIf`` chunk before the pixels; ``exif_after_pixels`` moves it behind
+    the last ``IDAT`` (where the PNG spec also allows it); ``break_pixels`` spoils the
+    compressed pixel data, so that any decode fails.
+    """
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buf = io.BytesIO()
+    marked_image().resize((60, 40)).save(buf, "PNG", exif=exif)
+    chunks = _png_chunks(buf.getvalue())
+    assert [kind for kind, _ in chunks].index(b"eXIf") < [kind for kind, _ in chunks].index(b"IDAT")
+    if exif_after_pixels:
+        exif_chunk = next(raw for kind, raw in chunks if kind == b"eXIf")
+        chunks = [(k, r) for k, r in chunks if k != b"eXIf"]
+        chunks.insert(len(chunks) - 1, (b"eXIf", exif_chunk))  # before IEND
+    if break_pixels:
+        chunks = [
+            (k, r[:8] + b"\x00" * (len(r) - 12) + struct.pack(">I", zlib.crc32(b"IDAT" + b"\x00" * (len(r) - 12))))
+            if k == b"IDAT"
+            else (k, r)
+            for k, r in chunks
+        ]
+    return b"\x89PNG\r\n\x1a\n" + b"".join(raw for _, raw in chunks)
+
+
+@pytest.mark.parametrize("after", [False, True])
+def test_png_exif_orientation_before_or_after_the_pixels(after: bool) -> None:
+    data = _rotated_png(exif_after_pixels=after)
+    source = open_image(data)
+    assert (source.format, source.exif_orientation, source.width, source.height) == ("PNG", 6, 40, 60)
+    header = read_header(data)
+    assert header is not None and header.orientation == 6
+    payload = prepare_payload(source, JPEG_PNG, backend="test")
+    with Image.open(io.BytesIO(payload.data)) as sent:
+        assert sent.size == (40, 60)  # rotated upright before sending
+
+
+def test_png_header_is_read_without_decoding_the_pixels() -> None:
+    # Pillow's own PngImageFile.getexif decodes the whole image to find an eXIf chunk after the
+    # pixels; here the pixel data is spoilt, so a decode would fail and lose the orientation.
+    data = _rotated_png(exif_after_pixels=True, break_pixels=True)
+    with pytest.raises(OSError):  # the pixels really are undecodable
+        Image.open(io.BytesIO(data)).load()
+    header = read_header(data)
+    assert header is not None and (header.format, header.orientation) == ("PNG", 6)
+    assert open_image(data).exif_orientation == 6
+    # a prefix that stops before the eXIf chunk: no orientation, no error
+    cut = read_header(data[:100])
+    assert cut is None or cut.orientation is None
+    plain = encode(marked_image(), "PNG")
+    assert open_image(plain).exif_orientation is None
