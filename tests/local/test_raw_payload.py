@@ -38,10 +38,12 @@ def test_raw_with_the_mesh_is_cheaper_than_asdict() -> None:
 
     def timed(convert: object) -> float:
         start = time.perf_counter()
-        for _ in range(20):
+        for _ in range(5):
             [convert(face) for face in faces]  # type: ignore[operator]
         return time.perf_counter() - start
 
-    reference = timed(lambda face: json.loads(json.dumps(dataclasses.asdict(face))))
-    ours = timed(_plain_face)
-    assert ours < reference / 2, (ours, reference)  # measured 0.5 ms against 2.4 ms a face
+    reference, ours = [], []
+    for _ in range(7):  # interleaved, best of 7: robust to a busy machine
+        reference.append(timed(lambda face: json.loads(json.dumps(dataclasses.asdict(face)))))
+        ours.append(timed(_plain_face))
+    assert min(ours) < min(reference) / 2, (min(ours), min(reference))  # measured 0.5 ms against 2.4 ms a face
