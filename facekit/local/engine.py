@@ -168,6 +168,9 @@ class LocalEngine:
         self.batch_threads = batch_threads
         self._batch_detector: CenterFace | None = None
         self._lock = threading.Lock()
+        # detect_many runs detect_batch from several threads: each lazily built model is built
+        # once, by the first thread that needs it, while the others wait for it.
+        self._build_lock = threading.RLock()
         self.store = store if store is not None else ModelStore()
         self.max_side = max_side
         self.max_upscale = max_upscale
@@ -200,7 +203,9 @@ class LocalEngine:
     def detector(self) -> CenterFace:
         """The CenterFace detector (created on first use)."""
         if self._detector is None:
-            self._detector = self._make_detector(self.intra_op_threads)
+            with self._build_lock:
+                if self._detector is None:
+                    self._detector = self._make_detector(self.intra_op_threads)
         return self._detector
 
     @property
@@ -214,13 +219,17 @@ class LocalEngine:
     def _ag(self, need: set[str]) -> AgeGender:
         from facekit.local.age_gender import AgeGender
 
-        if self._age_gender is None:
-            self._age_gender = AgeGender(None, None, providers=self.providers, intra_op_threads=self.intra_op_threads)
-        paths = self._age_gender._paths
-        for which in need:
-            if paths[which] is None:
-                paths[which] = self.store.path(f"{which}-v1.onnx")
-        return self._age_gender
+        with self._build_lock:
+            if self._age_gender is None:
+                self._age_gender = AgeGender(
+                    None, None, providers=self.providers, intra_op_threads=self.intra_op_threads
+                )
+            paths = self._age_gender._paths
+            for which in need:
+                if paths[which] is None:
+                    paths[which] = self.store.path(f"{which}-v1.onnx")
+                self._age_gender.session(which)  # built here, under the lock, not by each thread
+            return self._age_gender
 
     @property
     def emotion_model(self) -> EmotionModel:
@@ -228,12 +237,14 @@ class LocalEngine:
         from facekit.local.emotion import EmotionModel
 
         if self._emotion is None:
-            self._emotion = EmotionModel(
-                self.store.path("emotion_model.hdf5"),
-                cache_dirs=[self.store.cache_dir],
-                providers=self.providers,
-                intra_op_threads=self.intra_op_threads,
-            )
+            with self._build_lock:
+                if self._emotion is None:
+                    self._emotion = EmotionModel(
+                        self.store.path("emotion_model.hdf5"),
+                        cache_dirs=[self.store.cache_dir],
+                        providers=self.providers,
+                        intra_op_threads=self.intra_op_threads,
+                    )
         return self._emotion
 
     @property
@@ -242,11 +253,13 @@ class LocalEngine:
         from facekit.local.embedding import FaceEmbedder, prepared_embedding_model
 
         if self._embedder is None:
-            self._embedder = FaceEmbedder(
-                prepared_embedding_model(self.store),
-                providers=self.providers,
-                intra_op_threads=self.intra_op_threads,
-            )
+            with self._build_lock:
+                if self._embedder is None:
+                    self._embedder = FaceEmbedder(
+                        prepared_embedding_model(self.store),
+                        providers=self.providers,
+                        intra_op_threads=self.intra_op_threads,
+                    )
         return self._embedder
 
     def embeddings(
@@ -285,11 +298,13 @@ class LocalEngine:
         from facekit.local.mesh_run import MeshRunner
 
         if self._mesh is None:
-            self._mesh = MeshRunner(
-                prepared_mesh_model(self.store),
-                providers=self.providers,
-                intra_op_threads=self.intra_op_threads,
-            )
+            with self._build_lock:
+                if self._mesh is None:
+                    self._mesh = MeshRunner(
+                        prepared_mesh_model(self.store),
+                        providers=self.providers,
+                        intra_op_threads=self.intra_op_threads,
+                    )
         return self._mesh
 
     # -- introspection -------------------------------------------------------------------

@@ -370,3 +370,46 @@ def test_batch_workers_default_env_and_bad_values(models: ModelStore, monkeypatc
         monkeypatch.setenv("FACEKIT_BATCH_WORKERS", bad)
         with pytest.raises(ConfigurationError, match="batch_workers"):
             FaceClient("local")
+
+
+def test_models_are_built_once_when_two_batches_start_together(
+    models: ModelStore, grace: npt.NDArray[np.uint8], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    import facekit.local.age_gender as age_gender_module
+    import facekit.local.centerface as centerface_module
+    import facekit.local.emotion as emotion_module
+
+    built: list[str] = []
+
+    def counting(module: Any, name: str) -> None:
+        real = module.make_session
+
+        def make(model: Any, **kw: Any) -> Any:
+            built.append(name)
+            time.sleep(0.05)  # a slow build, so that a second thread would start its own
+            return real(model, **kw)
+
+        monkeypatch.setattr(module, "make_session", make)
+
+    counting(age_gender_module, "age_gender")
+    counting(emotion_module, "emotion")
+    counting(centerface_module, "centerface")
+    engine = LocalEngine(store=models)
+    barrier = threading.Barrier(2)
+    results: list[Any] = [None, None]
+
+    def worker(i: int) -> None:
+        barrier.wait()
+        results[i] = engine.detect_batch([grace], attributes=frozenset({"age", "gender", "emotion"}), single_thread=True)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(built) == ["age_gender", "age_gender", "centerface", "emotion"]  # age, gender: one each
+    assert results[0] is not None and results[1] is not None
+    assert [f.age for f in results[0][0]] == [f.age for f in results[1][0]]
+    assert results[0][0][0].gender is not None and results[0][0][0].emotions is not None
