@@ -14,7 +14,9 @@ client cost. Printed per backend (medians over ``--runs`` warm rounds, with min-
 * the round's time and its ratio to the ideal;
 * threads this process used at the peak (``threading.active_count``) and its peak RSS;
 * the worst lag of a heartbeat task ticking every 5 ms on the same loop during the rounds;
-* the sync client for comparison: ``FaceClient.detect_many(workers=64)`` over the same inputs.
+* the sync client for comparison: ``FaceClient.detect_many(workers=64)`` over the same inputs;
+* the floor, in the same run: as many bare aiohttp POSTs of the same bytes (no facekit), and the
+  CPU time per call of both (``time.process_time``, all threads).
 
 ``--uvloop`` runs the async rounds on uvloop instead of asyncio's default loop (uvloop is not a
 facekit dependency: ``pip install uvloop``).
@@ -70,16 +72,42 @@ async def _rounds(provider: str, url: str, data: bytes, runs: int, concurrency: 
             peak_threads = max(peak_threads, threading.active_count())
 
     times: list[float] = []
+    cpu = 0.0
     async with AsyncFaceClient(provider, **_options(provider, url)) as client:
         beat = asyncio.create_task(heartbeat())
-        for _ in range(runs + 1):
-            start = time.perf_counter()
+        for number in range(runs + 1):
+            start, start_cpu = time.perf_counter(), time.process_time()
             results = await asyncio.gather(*(client.detect(data) for _ in range(concurrency)))
             times.append(time.perf_counter() - start)
+            cpu += (time.process_time() - start_cpu) if number else 0.0
             assert all(len(result.faces) == 2 for result in results)
         stop.set()
         await beat
-    return {"first": times[0], "warm": times[1:], "lag": worst_lag, "threads": peak_threads}
+    bare, bare_cpu = await _bare_aiohttp(url, data, runs, concurrency)
+    return {
+        "first": times[0], "warm": times[1:], "lag": worst_lag, "threads": peak_threads,
+        "cpu_per_call": cpu / (runs * concurrency), "bare": bare, "bare_cpu_per_call": bare_cpu,
+    }
+
+
+async def _bare_aiohttp(url: str, data: bytes, runs: int, concurrency: int) -> tuple[list[float], float]:
+    """The floor: the same number of bare aiohttp POSTs of the same bytes (no facekit), same loop."""
+    import aiohttp
+
+    times: list[float] = []
+    cpu = 0.0
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+
+        async def one() -> bytes:
+            async with session.post(url + "/", data=data) as response:
+                return await response.read()
+
+        for number in range(runs + 1):
+            start, start_cpu = time.perf_counter(), time.process_time()
+            await asyncio.gather(*(one() for _ in range(concurrency)))
+            times.append(time.perf_counter() - start)
+            cpu += (time.process_time() - start_cpu) if number else 0.0
+    return times[1:], cpu / (runs * concurrency)
 
 
 def _sync_rounds(provider: str, url: str, data: bytes, runs: int, concurrency: int) -> list[float]:
@@ -138,6 +166,9 @@ def main() -> None:
             "rss_growth_mib": round((rss_after - rss_before) / 1024, 1),
             "worst_loop_lag_ms": round(figures["lag"] * 1000, 1),
             "sync_detect_many_median_s": round(statistics.median(sync_times), 3),
+            "cpu_per_call_us": round(figures["cpu_per_call"] * 1e6),
+            "bare_aiohttp_round_median_s": round(statistics.median(figures["bare"]), 3),
+            "bare_aiohttp_cpu_per_call_us": round(figures["bare_cpu_per_call"] * 1e6),
         }
         report.append(row)
         print(
@@ -145,7 +176,10 @@ def main() -> None:
             f"(min {row['round_min_s']:.3f}, max {row['round_max_s']:.3f}; first {row['first_round_s']:.3f}) "
             f"= {row['ratio_to_ideal']:.2f}x ideal {args.latency:.3f} s | threads {row['peak_threads']} | "
             f"peak RSS {row['peak_rss_mib']} MiB | loop lag {row['worst_loop_lag_ms']} ms | "
-            f"sync detect_many(workers={args.concurrency}) {row['sync_detect_many_median_s']:.3f} s",
+            f"sync detect_many(workers={args.concurrency}) {row['sync_detect_many_median_s']:.3f} s\n"
+            f"{'':10s} CPU {row['cpu_per_call_us']} us a call | bare aiohttp, same run: round "
+            f"{row['bare_aiohttp_round_median_s']:.3f} s = {row['bare_aiohttp_round_median_s'] / args.latency:.2f}x, "
+            f"CPU {row['bare_aiohttp_cpu_per_call_us']} us a call",
             flush=True,
         )
     if args.json:
