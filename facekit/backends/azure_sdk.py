@@ -299,6 +299,18 @@ class AzureSdkBackend(AzureBackendBase):
         answer, _ = self._call_retrying_429(call)
         return parse_find_similar(_wire_json(answer), provider=self.name)
 
+    def wait_before_429_retry(self, error: RateLimitError, attempt: int) -> float | None:
+        """Seconds to wait before retrying a 429 answer, or None to raise it (shared with the async backend).
+
+        Args:
+            error: The mapped 429.
+            attempt: 1 for the first attempt, 2 for the first retry, ...
+        """
+        if not self._retry_429 or not should_retry(error, attempt, self._retry):
+            return None
+        delay = retry_delay(error, attempt, self._retry)
+        return delay if fits_deadline(delay) else None
+
     def _call_retrying_429(self, call: Callable[[Any, dict[str, Any]], Any]) -> tuple[Any, dict[str, str]]:
         """Run ``call`` (one SDK call), retrying 429 answers per ``self._retry`` within the deadline."""
         attempt = 1
@@ -306,10 +318,8 @@ class AzureSdkBackend(AzureBackendBase):
             try:
                 return self._call_once(call)
             except RateLimitError as error:
-                if not self._retry_429 or not should_retry(error, attempt, self._retry):
-                    raise
-                delay = retry_delay(error, attempt, self._retry)
-                if not fits_deadline(delay):
+                delay = self.wait_before_429_retry(error, attempt)
+                if delay is None:
                     raise
                 logger.debug("Azure answered 429; retry %d in %.2f s", attempt, delay)
                 self._sleep(delay)

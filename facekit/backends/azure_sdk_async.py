@@ -25,7 +25,6 @@ from facekit._deps import require
 from facekit._errors import ConfigurationError, FacekitError, RateLimitError
 from facekit._http import answer_too_large, redact_secrets
 from facekit._limits import current_limits
-from facekit._retry import fits_deadline, retry_delay, should_retry
 from facekit.backends._async_base import AsyncBackend
 from facekit.backends._azure_wire import build_query
 from facekit.backends.azure_sdk import detect_call, sdk_keywords
@@ -115,10 +114,8 @@ class AsyncAzureSdkBackend(AsyncBackend):
             try:
                 return await self._call_once(call)
             except RateLimitError as error:
-                if not backend._retry_429 or not should_retry(error, attempt, backend._retry):
-                    raise
-                delay = retry_delay(error, attempt, backend._retry)
-                if not fits_deadline(delay):
+                delay = backend.wait_before_429_retry(error, attempt)
+                if delay is None:
                     raise
                 logger.debug("Azure answered 429; retry %d in %.2f s (async)", attempt, delay)
                 await asyncio.sleep(delay)
