@@ -48,11 +48,6 @@ class AsyncBackend(abc.ABC):
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release connections and threads."""
 
-    @property
-    def threads(self) -> int:
-        """Threads this backend may run at once (0 when it needs none)."""
-        return 0
-
 
 async def run_in_thread(executor: ThreadPoolExecutor | None, function: Callable[..., T], *args: Any) -> T:
     """Run ``function(*args)`` on ``executor`` with the caller's context (the call's limits).
@@ -91,15 +86,6 @@ class ThreadOffloadBackend(AsyncBackend):
         self.sync = backend
         self._threads = threads
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"facekit-{backend.name}")
-
-    @property
-    def threads(self) -> int:
-        return self._threads
-
-    @property
-    def executor(self) -> ThreadPoolExecutor:
-        """The bounded pool the calls run on."""
-        return self._executor
 
     async def detect(self, payload: Payload, request: DetectRequest) -> BackendResult:
         return await run_in_thread(self._executor, self.sync.detect, payload, request)

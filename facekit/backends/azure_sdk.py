@@ -327,28 +327,48 @@ class AzureSdkBackend(AzureBackendBase):
 
     def _call_once(self, call: Callable[[Any, dict[str, Any]], Any]) -> tuple[Any, dict[str, str]]:
         """One SDK call: the error seam (every azure-core exception mapped here, ``from`` it)."""
-        from facekit.backends._azure_sdk_glue import ResponseRecorder, map_sdk_error
+        from facekit.backends._azure_sdk_glue import ResponseRecorder
 
         if self._rate_limiter is not None:
             self._rate_limiter.acquire()
         recorder = ResponseRecorder()
-        deadline = current_limits().deadline
-        per_call = dict(self._call_options)
-        if deadline is not None:  # azure-core's own bound on its 5xx retries
-            per_call["timeout"] = max(deadline.remaining(), 0.001)
         try:
             with guarded("the request to Azure", provider=self.name):
-                answer = call(recorder, per_call)
-        except FacekitError as exc:
-            exc.provider = exc.provider or self.name
-            raise
-        except Exception as exc:  # the seam: AzureError, the SDK's ValueError on a non-JSON body, anything else
-            redact_secrets(exc)
-            raise map_sdk_error(exc, recorder.response, provider=self.name) from exc
+                answer = call(recorder, self.per_call_options())
+        except Exception as exc:
+            error = self.seam_error(exc, recorder.response)
+            if error is exc:
+                raise
+            raise error from exc
         response = recorder.response
         headers = dict(response.headers) if response is not None else {}
         return answer, headers
 
+    def per_call_options(self) -> dict[str, Any]:
+        """The keyword arguments of every SDK call (shared with the async backend): the client's
+        ``enforce_https`` choice and, inside a call with a deadline, azure-core's own ``timeout``
+        (its bound on its 5xx retries) set to the time left."""
+        per_call = dict(self._call_options)
+        deadline = current_limits().deadline
+        if deadline is not None:
+            per_call["timeout"] = max(deadline.remaining(), 0.001)
+        return per_call
+
+    def seam_error(self, exc: Exception, response: Any) -> FacekitError:
+        """The error seam of one SDK call (shared with the async backend): a facekit error gets
+        this backend's name; anything else (AzureError, the SDK's ValueError on a non-JSON body)
+        has its credential headers blanked and is mapped by status and code.
+
+        Returns:
+            ``exc`` itself when it is a :class:`FacekitError`, else the error to raise ``from exc``.
+        """
+        from facekit.backends._azure_sdk_glue import map_sdk_error
+
+        if isinstance(exc, FacekitError):
+            exc.provider = exc.provider or self.name
+            return exc
+        redact_secrets(exc)
+        return map_sdk_error(exc, response, provider=self.name)
 
 def detect_call(client: Any, payload: Payload, keywords: dict[str, Any]) -> Callable[[Any, dict[str, Any]], Any]:
     """One SDK detect call on ``client`` (sync or ``aio``): ``call(raw_response_hook, per_call)``.

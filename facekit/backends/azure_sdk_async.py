@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from facekit._async_limits import within_deadline
 from facekit._deps import require
-from facekit._errors import ConfigurationError, FacekitError, RateLimitError
-from facekit._http import answer_too_large, redact_secrets
+from facekit._errors import ConfigurationError, RateLimitError
+from facekit._http import answer_too_large
 from facekit._limits import current_limits
 from facekit.backends._async_base import AsyncBackend
 from facekit.backends._azure_wire import build_query
@@ -123,30 +123,24 @@ class AsyncAzureSdkBackend(AsyncBackend):
 
     async def _call_once(self, call: Callable[[Any, dict[str, Any]], Any]) -> tuple[Any, dict[str, str]]:
         """One SDK call: the error seam (every azure-core exception mapped, ``from`` it)."""
-        from facekit.backends._azure_sdk_glue import ResponseRecorder, map_sdk_error
+        from facekit.backends._azure_sdk_glue import ResponseRecorder
 
         backend = self.sync
         if backend._rate_limiter is not None:
             await backend._rate_limiter.acquire_async()
         recorder = ResponseRecorder()
-        limits = current_limits()
-        per_call = dict(backend._call_options)
-        if limits.deadline is not None:  # azure-core's own bound on its 5xx retries
-            per_call["timeout"] = max(limits.deadline.remaining(), 0.001)
         try:
             async with within_deadline("the request to Azure", provider=backend.name):
-                answer = await call(recorder, per_call)
-        except FacekitError as exc:
-            exc.provider = exc.provider or backend.name
-            raise
-        except Exception as exc:  # the seam: AzureError, the SDK's ValueError on a non-JSON body, anything else
-            redact_secrets(exc)
-            raise map_sdk_error(exc, recorder.response, provider=backend.name) from exc
+                answer = await call(recorder, backend.per_call_options())
+        except Exception as exc:
+            error = backend.seam_error(exc, recorder.response)
+            if error is exc:
+                raise
+            raise error from exc
         response = recorder.response
         headers = dict(response.headers) if response is not None else {}
-        _check_size(response, limits.max_response_bytes, provider=backend.name)
+        _check_size(response, current_limits().max_response_bytes, provider=backend.name)
         return answer, headers
-
 
 def _check_size(response: Any, limit: int, *, provider: str) -> None:
     """Refuse an answer over ``limit`` bytes (read whole by azure-core's async transport first)."""
