@@ -3,7 +3,8 @@
 aiohttp sessions belong to the event loop they were made in; :class:`LoopSession` makes one
 on first use (inside the loop) with the backend's connect and read timeouts and an unbounded
 connection pool (the async client bounds concurrency itself), and refuses use from another
-loop. :func:`read_body` reads an answer whole, refusing one larger than the call's
+loop, and :meth:`LoopSession.post` is the one transport seam of the native async backends
+(deadline, bounded read, every exception mapped). :func:`read_body` reads an answer whole, refusing one larger than the call's
 ``max_response_bytes`` by ``Content-Length`` or while reading, before anything is parsed.
 """
 
@@ -12,9 +13,11 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Final
 
+from facekit._async_limits import within_deadline
 from facekit._deps import require
-from facekit._errors import ConfigurationError
-from facekit._http import answer_too_large
+from facekit._errors import ConfigurationError, FacekitError, NetworkError, ProviderError, RequestTimeoutError
+from facekit._http import answer_too_large, redact_secrets
+from facekit._limits import current_limits
 
 if TYPE_CHECKING:
     import aiohttp
@@ -58,6 +61,67 @@ class LoopSession:
                 "this AsyncFaceClient is bound to the event loop of its first call; make one client per event loop"
             )
         return self._session
+
+    async def post(
+        self,
+        url: str,
+        *,
+        data: bytes,
+        headers: dict[str, str],
+        params: dict[str, str] | None = None,
+        service: str,
+        provider: str,
+        timeout_hint: str,
+        network_hint: str,
+    ) -> tuple[int, dict[str, str], bytes]:
+        """One POST, its answer read whole, within the call's deadline and answer bound: the
+        transport seam of the native async backends.
+
+        Args:
+            url: Where to post.
+            data: The body, bytes.
+            headers: The request headers.
+            params: Query parameters.
+            service: The service's name for messages (``"Azure"``, ``"Rekognition"``).
+            provider: Backend name recorded on errors.
+            timeout_hint: How a timeout message ends (where and what to raise).
+            network_hint: How a network-failure message ends (what to check).
+
+        Returns:
+            The status, the headers and the body.
+
+        Raises:
+            DeadlineExceededError: The call's deadline passed.
+            RequestTimeoutError: A connect or read timeout.
+            NetworkError: Refused, reset, or a body cut short.
+            ProviderError: An answer over ``max_response_bytes``, or anything else aiohttp raised.
+        """
+        session = self.get()
+        limit = current_limits().max_response_bytes
+        try:
+            async with (
+                within_deadline(f"the request to {service}", provider=provider),
+                session.post(url, params=params, data=data, headers=headers, allow_redirects=False) as response,
+            ):
+                content = await read_body(response, limit, what=f"{service}'s answer", provider=provider)
+                return response.status, dict(response.headers), content
+        except FacekitError as exc:
+            exc.provider = exc.provider or provider
+            raise
+        except TimeoutError as exc:  # aiohttp's socket read and connect timeouts
+            raise RequestTimeoutError(
+                f"{service} did not answer, or stopped sending its answer, {timeout_hint}", provider=provider
+            ) from exc
+        except (self.aiohttp.ClientError, OSError) as exc:
+            redact_secrets(exc)
+            raise NetworkError(
+                f"no usable answer from {service} at {url} ({type(exc).__name__}: connection refused, reset or "
+                f"body cut short); {network_hint}",
+                provider=provider,
+            ) from exc
+        except Exception as exc:  # the seam: whatever else aiohttp raised
+            redact_secrets(exc)
+            raise ProviderError(f"the request to {service} at {url} failed ({type(exc).__name__})", provider=provider) from exc
 
     async def close(self) -> None:
         """Close the session and its connections."""

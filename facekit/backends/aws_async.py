@@ -27,12 +27,10 @@ import logging
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Final
 
-from facekit._aiohttp import LoopSession, read_body
-from facekit._async_limits import within_deadline
+from facekit._aiohttp import LoopSession
 from facekit._async_retry import call_with_retries_async
-from facekit._errors import AuthenticationError, FacekitError, NetworkError, ProviderError, RequestTimeoutError
+from facekit._errors import AuthenticationError, ProviderError
 from facekit._http import parse_json
-from facekit._limits import current_limits
 from facekit._retry import RetryPolicy
 from facekit.backends._async_base import AsyncBackend, ThreadOffloadBackend, run_in_thread
 from facekit.backends._aws_errors import CREDENTIAL_HINT, map_client_error
@@ -118,36 +116,12 @@ class AsyncRekognitionBackend(AsyncBackend):
 
     async def _post(self, body: bytes) -> dict[str, Any]:
         """One attempt: sign, POST, read (bounded), map failures to the tree."""
-        session = self._session.get()
-        aiohttp = self._session.aiohttp
-        headers = await self._signed_headers(body)
-        limit = current_limits().max_response_bytes
-        try:
-            async with (
-                within_deadline("the request to Rekognition", provider="aws"),
-                session.post(self._url, data=body, headers=headers, allow_redirects=False) as response,
-            ):
-                content = await read_body(response, limit, what="Rekognition's answer", provider="aws")
-                status, answer_headers = response.status, {k.lower(): v for k, v in response.headers.items()}
-        except FacekitError as exc:
-            exc.provider = exc.provider or "aws"
-            raise
-        except TimeoutError as exc:  # aiohttp's socket read and connect timeouts
-            raise RequestTimeoutError(
-                f"Rekognition did not answer, or stopped sending its answer, in time at {self._url}; "
-                "raise read_timeout or try again",
-                provider="aws",
-            ) from exc
-        except (aiohttp.ClientError, OSError) as exc:
-            raise NetworkError(
-                f"no usable answer from Rekognition at {self._url} ({type(exc).__name__}: connection refused, "
-                "reset or body cut short); check endpoint_url and the network",
-                provider="aws",
-            ) from exc
-        except Exception as exc:  # the seam: whatever else aiohttp raised
-            raise ProviderError(f"the request to Rekognition failed ({type(exc).__name__})", provider="aws") from exc
-        return _answer(status, answer_headers, content)
-
+        status, headers, content = await self._session.post(
+            self._url, data=body, headers=await self._signed_headers(body), service="Rekognition", provider="aws",
+            timeout_hint=f"in time at {self._url}; raise read_timeout or try again",
+            network_hint="check endpoint_url and the network",
+        )
+        return _answer(status, {name.lower(): value for name, value in headers.items()}, content)
 
 def _answer(status: int, headers: dict[str, str], content: bytes) -> dict[str, Any]:
     """A ``DetectFaces`` answer as boto3 gives it (with ``ResponseMetadata``), or the mapped error.

@@ -25,12 +25,8 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-from facekit._aiohttp import LoopSession, read_body
-from facekit._async_limits import within_deadline
+from facekit._aiohttp import LoopSession
 from facekit._async_retry import call_with_retries_async
-from facekit._errors import FacekitError, NetworkError, ProviderError, RequestTimeoutError
-from facekit._http import redact_secrets
-from facekit._limits import current_limits
 from facekit.backends._async_base import AsyncBackend
 
 if TYPE_CHECKING:
@@ -87,37 +83,12 @@ class AsyncAzureRestBackend(AsyncBackend):
         """One attempt: POST, read the body (bounded in time and size), map failures to the tree."""
         from facekit.backends.azure_rest import read_answer
 
-        aiohttp = self._session.aiohttp
         name = self.sync.name
-        session = self._session.get()
         headers = {"Content-Type": content_type, "Accept": "application/json", **(await self._auth_headers())}
-        limit = current_limits().max_response_bytes
         logger.debug("POST %s %s (%d bytes, %s, async)", url, query, len(data), content_type)
-        try:
-            async with (
-                within_deadline("the request to Azure", provider=name),
-                session.post(url, params=query, data=data, headers=headers, allow_redirects=False) as response,
-            ):
-                content = await read_body(response, limit, what="Azure's answer", provider=name)
-                status, response_headers = response.status, dict(response.headers)
-        except FacekitError as exc:
-            exc.provider = exc.provider or name
-            raise
-        except TimeoutError as exc:  # aiohttp's socket read and connect timeouts
-            raise RequestTimeoutError(
-                f"Azure did not answer, or stopped sending its answer, within the timeout ({self.sync._timeout} s) "
-                f"at {url}; raise timeout= or try again",
-                provider=name,
-            ) from exc
-        except (aiohttp.ClientError, OSError) as exc:
-            redact_secrets(exc)
-            raise NetworkError(
-                f"no usable answer from Azure at {url} ({type(exc).__name__}: connection refused, reset or "
-                "body cut short); check the endpoint and the network",
-                provider=name,
-            ) from exc
-        except Exception as exc:  # the seam: whatever else aiohttp raised
-            redact_secrets(exc)
-            raise ProviderError(f"the request to Azure at {url} failed ({type(exc).__name__})", provider=name) from exc
+        status, response_headers, content = await self._session.post(
+            url, data=data, headers=headers, params=query, service="Azure", provider=name,
+            timeout_hint=f"within the timeout ({self.sync._timeout} s) at {url}; raise timeout= or try again",
+            network_hint="check the endpoint and the network",
+        )
         return read_answer(status, response_headers, content, provider=name)
-
