@@ -2,14 +2,18 @@
 
 Everything but the waiting is the sync client's: the constructor and its configuration
 precedence (a :class:`FaceClient` is built and its backend kept), the one option check
-(:func:`facekit._pipeline.check_call`), image preparation (:func:`~facekit._pipeline.prepare_image`,
-run on a small thread pool so that decoding never blocks the loop), validation and assembly
+(:func:`facekit._pipeline.check_call`), image preparation (encoded bytes sent as they are
+are opened on the loop, :func:`~facekit._pipeline.prepare_in_memory`, a header read; anything
+to decode, read from disk or download goes to :func:`~facekit._pipeline.prepare_image` on a
+small thread pool, so decoding never blocks the loop), validation and assembly
 (:func:`~facekit._pipeline.finish`), the retry policy, the rate limiter and the error tree.
-The backend call is awaited on the backend's async twin (:func:`facekit.backends._async_registry.async_backend_for`): aiohttp for
-``azure-rest``, ``azure.ai.vision.face.aio`` for ``azure-sdk``, bounded threads for ``aws``
-(boto3) and ``local`` (one inference thread). The call's total deadline is the sync client's
-:func:`~facekit._limits.call_limits` scope, enforced on the loop by
-:func:`~facekit._async_limits.within_deadline`.
+The backend call is awaited on the backend's async twin
+(:func:`facekit.backends._async_registry.async_backend_for`): aiohttp for ``azure-rest`` and
+``aws`` (bytes), ``azure.ai.vision.face.aio`` for ``azure-sdk``, threads for ``local`` (one
+inference thread) and ``s3://`` inputs. Concurrent detections take turns
+(:class:`~facekit._async_turns.Turns`) so that each request leaves as soon as it is built.
+The call's total deadline is the sync client's :func:`~facekit._limits.call_limits` scope,
+enforced on the loop by :func:`~facekit._async_limits.within_deadline`.
 
 Example:
     >>> async with AsyncFaceClient("azure-rest") as client:
@@ -30,13 +34,24 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Final
 
 from facekit._async_limits import within_deadline
+from facekit._async_turns import Turns
 from facekit._batch import BatchItem
 from facekit._client import FaceClient
 from facekit._errors import InvalidRequestError
 from facekit._image import ImageInput, SourceImage
 from facekit._inputs import expand_images
 from facekit._models import DetectionResult
-from facekit._pipeline import Call, Pipeline, check_call, check_ready, finish, limits, prepare_image
+from facekit._pipeline import (
+    Call,
+    Pipeline,
+    Prepared,
+    check_call,
+    check_ready,
+    finish,
+    limits,
+    prepare_image,
+    prepare_in_memory,
+)
 from facekit._warnings import FacekitWarning
 from facekit.backends._async_base import run_in_thread
 from facekit.backends._async_registry import async_backend_for
@@ -91,6 +106,7 @@ class AsyncFaceClient:
         self.provider: str = self._client.provider
         self._async: AsyncBackend = async_backend_for(self._client.backend, threads=threads)
         self._prepare = ThreadPoolExecutor(max_workers=prepare_threads, thread_name_prefix="facekit-prepare")
+        self._turns = Turns()
         self._closed = False
 
     @classmethod
@@ -165,7 +181,11 @@ class AsyncFaceClient:
             raise InvalidRequestError("this AsyncFaceClient is closed: make a new one")
         with limits(pipeline, call):
             async with within_deadline(f"the detection on {self.provider}", provider=self.provider):
-                prepared = await run_in_thread(self._prepare, prepare_image, pipeline, call, image)
+                await self._turns.take()  # this request leaves before the next one is built
+                prepared = prepare_in_memory(pipeline, call, image)  # bytes sent as they are: no thread
+                if not isinstance(prepared, Prepared):
+                    opened = image if prepared is None else prepared
+                    prepared = await run_in_thread(self._prepare, prepare_image, pipeline, call, opened)
                 if rate_limiter is not None:
                     await rate_limiter.acquire_async()
                 output = await self._async.detect(prepared.payload, call.checked)

@@ -26,6 +26,7 @@ from PIL import Image, ImageFile, ImageOps
 
 from facekit._errors import InvalidImageError, InvalidRequestError
 from facekit._image_guard import JPEG_MAX_SIDE, check_size, image_errors, read_file_object, read_path
+from facekit._jpeg_header import jpeg_header
 
 if TYPE_CHECKING:
     import numpy as np
@@ -41,6 +42,7 @@ __all__ = [
     "open_image",
     "prepare_payload",
     "read_header",
+    "sent_unchanged",
 ]
 
 #: Largest image (width x height, pixels) facekit decodes unless told otherwise: a guard
@@ -269,6 +271,12 @@ class SourceImage:
         assert self.data is not None
         if not self.data:
             raise InvalidImageError("the image is empty (0 bytes)")
+        quick = jpeg_header(self.data)  # a plain JPEG's segment headers: no Pillow needed
+        if quick is not None:
+            width, height, orientation = quick
+            self._check_pixels(width, height)
+            self.apply_header(HeaderInfo("JPEG", width, height, orientation if orientation in range(1, 9) else None))
+            return
         with (
             image_errors("read the image header", explain=self._unreadable),
             Image.open(io.BytesIO(self.data)) as opened,
@@ -634,16 +642,37 @@ def _pixels_at_least(source: SourceImage, target: tuple[int, int], size: tuple[i
     )
 
 
+def _bytes_in_limits(data: bytes | None, spec: InputSpec) -> bool:
+    return (
+        data is not None
+        and (spec.max_bytes is None or len(data) <= spec.max_bytes)
+        and (spec.min_bytes is None or len(data) >= spec.min_bytes)
+    )
+
+
+def sent_unchanged(source: SourceImage, spec: InputSpec) -> bool:
+    """True when :func:`prepare_payload` hands ``source``'s bytes over as they are: nothing to
+    decode, rotate, rescale or re-encode (so preparing costs no more than reading the header).
+
+    False also when preparing would fail; :func:`prepare_payload` then raises the reason.
+    """
+    width, height = source.width, source.height
+    if source.data is None or width is None or height is None or "pixels" in spec.kinds or "bytes" not in spec.kinds:
+        return False
+    if source.format not in spec.formats or source.needs_rotation or not _bytes_in_limits(source.data, spec):
+        return False
+    try:
+        return _target_size(width, height, spec, "the backend", source.max_pixels) == (width, height)
+    except InvalidImageError:
+        return False
+
+
 def _fit_bytes(
     source: SourceImage, spec: InputSpec, *, fit: bool, backend: str, size: tuple[int, int], target: tuple[int, int]
 ) -> Payload:
     width, height = size
     data = source.data
-    byte_ok = (
-        data is not None
-        and (spec.max_bytes is None or len(data) <= spec.max_bytes)
-        and (spec.min_bytes is None or len(data) >= spec.min_bytes)
-    )
+    byte_ok = _bytes_in_limits(data, spec)
     if data is not None and byte_ok and source.format in spec.formats and not source.needs_rotation and target == size:
         return Payload(kind="bytes", data=data, format=source.format, width=width, height=height)
     if not fit:

@@ -25,10 +25,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from facekit._face import Face
-from facekit._image import DEFAULT_MAX_PIXELS, ColorOrder, ImageInput, Payload, SourceImage, open_image, prepare_payload
+from facekit._image import (
+    DEFAULT_MAX_PIXELS,
+    ColorOrder,
+    ImageInput,
+    Payload,
+    SourceImage,
+    open_image,
+    prepare_payload,
+    sent_unchanged,
+)
 from facekit._imageref import ImageRef
 from facekit._limits import (
     DEFAULT_DEADLINE,
@@ -59,6 +68,7 @@ __all__ = [
     "limits",
     "map_face",
     "prepare_image",
+    "prepare_in_memory",
     "validate_output",
 ]
 
@@ -257,6 +267,40 @@ def prepare_image(pipeline: Pipeline, call: Call, image: ImageInput | SourceImag
         source.set_data(download_s3_object(source.s3))
     payload = prepare_payload(source, spec, fit=call.fit, backend=pipeline.provider)
     return Prepared(source=source, payload=payload)
+
+
+#: Largest encoded input, bytes, that :func:`prepare_in_memory` opens on the caller's thread.
+IN_MEMORY_OPEN_MAX_BYTES: Final = 2 * 1024 * 1024
+
+
+def prepare_in_memory(pipeline: Pipeline, call: Call, image: Any) -> Prepared | SourceImage | None:
+    """Step 2 without decoding or I/O, where the input allows it (an event loop runs this inline).
+
+    Encoded bytes held in memory (up to :data:`IN_MEMORY_OPEN_MAX_BYTES`) are opened here
+    (the header only); when the backend takes them as they are, the result is the same
+    :class:`Prepared` as :func:`prepare_image`'s.
+
+    Returns:
+        The prepared input; or the opened input when preparing it means decoding (finish with
+        :func:`prepare_image` on a worker thread); or None when the input is not encoded bytes
+        in memory (paths, files, URLs, arrays: call :func:`prepare_image` on a worker thread).
+
+    Raises:
+        InvalidImageError: Unreadable bytes or too large an image (as :func:`prepare_image`).
+    """
+    if isinstance(image, memoryview):
+        size = image.nbytes
+    elif isinstance(image, (bytes, bytearray)):
+        size = len(image)
+    else:
+        return None
+    if size > IN_MEMORY_OPEN_MAX_BYTES:
+        return None
+    source = open_image(image, color_order=call.color_order, max_pixels=pipeline.max_pixels)
+    spec = pipeline.backend.input_spec_for(call.checked)
+    if not sent_unchanged(source, spec):
+        return source
+    return Prepared(source=source, payload=prepare_payload(source, spec, fit=call.fit, backend=pipeline.provider))
 
 
 # -- 3. backend call ---------------------------------------------------------------------------
