@@ -67,6 +67,8 @@ __all__ = ["DEFAULT_CONCURRENCY", "DEFAULT_PREPARE_THREADS", "AsyncFaceClient"]
 DEFAULT_CONCURRENCY: Final = 8
 #: Threads that open, decode and fit images for the backend.
 DEFAULT_PREPARE_THREADS: Final = 4
+#: Checked calls a client remembers (by their arguments) before it forgets them all.
+_REMEMBERED_CALLS: Final = 64
 
 
 class AsyncFaceClient:
@@ -107,6 +109,7 @@ class AsyncFaceClient:
         self._async: AsyncBackend = async_backend_for(self._client.backend, threads=threads)
         self._prepare = ThreadPoolExecutor(max_workers=prepare_threads, thread_name_prefix="facekit-prepare")
         self._turns = Turns()
+        self._calls: dict[tuple[tuple[str, type, Any], ...], Call] = {}
         self._closed = False
 
     @classmethod
@@ -169,10 +172,25 @@ class AsyncFaceClient:
             FacekitError: As :meth:`FaceClient.detect` (``DeadlineExceededError`` past ``deadline``).
         """
         pipeline = self.pipeline
-        call = check_call(pipeline, **detect_kwargs)
+        call = self._checked_call(pipeline, detect_kwargs)
         for note in call.notes:
             warnings.warn(note, FacekitWarning, stacklevel=2)
         return await self._detect_checked(pipeline, call, image)
+
+    def _checked_call(self, pipeline: Pipeline, detect_kwargs: dict[str, Any]) -> Call:
+        """:func:`check_call`, remembered for arguments seen before (a check is pure and the
+        calls of one client usually repeat theirs; unhashable arguments are checked each time)."""
+        try:
+            key = tuple((name, type(value), value) for name, value in sorted(detect_kwargs.items()))
+            call = self._calls.get(key)
+        except TypeError:  # a list of attributes, a dict of options: not remembered
+            return check_call(pipeline, **detect_kwargs)
+        if call is None:
+            call = check_call(pipeline, **detect_kwargs)
+            if len(self._calls) >= _REMEMBERED_CALLS:
+                self._calls.clear()
+            self._calls[key] = call
+        return call
 
     async def _detect_checked(
         self, pipeline: Pipeline, call: Call, image: Any, rate_limiter: RateLimiter | None = None

@@ -215,3 +215,34 @@ def test_the_async_client_gives_the_same_result_for_rotated_and_plain_bytes() ->
     plain, rotated = asyncio.run(run())
     assert plain.image.reencoded is False and rotated.image.reencoded is True
     assert plain.image.width == rotated.image.width == IMAGE_SIZE[0]
+
+
+def test_a_checked_call_is_remembered_only_for_equal_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
+    import facekit._async_client as async_client
+    from facekit import InvalidRequestError
+
+    checks: list[dict[str, Any]] = []
+    check = async_client.check_call
+
+    def counting_check(pipeline: Any, **kwargs: Any) -> Any:
+        checks.append(kwargs)
+        return check(pipeline, **kwargs)
+
+    monkeypatch.setattr(async_client, "check_call", counting_check)
+
+    async def run() -> None:
+        with LatencyService("azure", latency=0.0) as service:
+            async with AsyncFaceClient("azure-rest", endpoint=service.url, key="test-key") as client:
+                data = PHOTO.read_bytes()
+                for _ in range(3):
+                    await client.detect(data)
+                    await client.detect(data, attributes=("head_pose",))
+                await client.detect(data, attributes=["head_pose"])  # a list: checked every time
+                await client.detect(data, attributes=["head_pose"])
+                with pytest.raises(InvalidRequestError):
+                    await client.detect(data, attributes=("no_such_attribute",))
+                with pytest.raises(InvalidRequestError):  # a failed check is never remembered
+                    await client.detect(data, attributes=("no_such_attribute",))
+
+    asyncio.run(run())
+    assert len(checks) == 6  # (), head_pose tuple, 2 lists, 2 failures
