@@ -9,6 +9,8 @@
                       holds around preparation and the backend call
     prepare_image     open the input (header, EXIF, bomb guard), download a URL / s3:// input
                       the backend cannot take, fit it to the backend's limits -> Prepared
+    prepare_in_memory the same without decoding or I/O where the input allows it (encoded
+                      bytes sent as they are: a header read), for an event loop
     call_backend      backend.detect(payload, checked request)                -> BackendResult
     validate_output   drop impossible faces and values with warnings (facekit._validate)
     assemble          map faces to the caller's upright image, order, number  -> DetectionResult
