@@ -12,7 +12,12 @@ PNG to a temporary folder. For each file, interleaved round by round:
 * run: ``detector.session.run`` alone on the very feed facekit builds for that photo (the
   engine's floor).
 
-Prints the medians, the ratio call/run per round (median and range) and the decode scale.
+* decode: the file read, opened and decoded exactly as facekit decodes it for this call (the
+  scaled decode and reduction of ``prepare_payload``), nothing else.
+
+Prints the medians, the ratio call/run per round (median and range), the decode time, the
+floor ``(decode + run) / run`` (the ratio a pipeline that did nothing but decode and run the
+engine would reach: what decoding alone costs relative to the engine), and the decode scale.
 """
 
 from __future__ import annotations
@@ -64,21 +69,33 @@ def main() -> None:
             path = Path(tmp) / f"{side}.png"
             im.save(path, "PNG", compress_level=6)
             files.append((f"{side} png", path))
-        print(f"{'photo':18} {'call ms':>8} {'run ms':>7} {'call/run':>9} {'range':>11}  decoded")
+        print(
+            f"{'photo':18} {'call ms':>8} {'run ms':>7} {'call/run':>9} {'range':>11} {'decode ms':>10} "
+            f"{'floor':>6}  decoded"
+        )
+        spec = backend.input_spec_for(request)
         for label, path in files:
-            payload = prepare_payload(open_image(str(path)), backend.input_spec_for(request), backend="local")
+            payload = prepare_payload(open_image(str(path)), spec, backend="local")
             rgb = np.asarray(payload.image, dtype=np.uint8)
             feed = detector.preprocess(rgb)[0]
-            calls, runs, ratios = [], [], []
+
+            def decode_only(path: Path = path) -> object:  # the file read and decoded as facekit decodes it
+                return prepare_payload(open_image(str(path)), spec, backend="local").image
+
+            calls, runs, decodes, ratios, floors = [], [], [], [], []
             for _ in range(args.rounds):
                 c = median_ms(lambda: client.detect(str(path)), args.runs)  # noqa: B023
                 r = median_ms(lambda: detector.session.run(None, feed), args.runs)  # noqa: B023
+                d = median_ms(decode_only, args.runs)
                 calls.append(c)
                 runs.append(r)
+                decodes.append(d)
                 ratios.append(c / r)
+                floors.append((d + r) / r)
             print(
                 f"{label:18} {statistics.median(calls):8.1f} {statistics.median(runs):7.1f} "
-                f"{statistics.median(ratios):9.2f} {min(ratios):5.2f}-{max(ratios):4.2f}  "
+                f"{statistics.median(ratios):9.2f} {min(ratios):5.2f}-{max(ratios):4.2f} "
+                f"{statistics.median(decodes):10.1f} {statistics.median(floors):6.2f}  "
                 f"{payload.width}x{payload.height} -> {tuple(int(v) for v in feed['sizes'][1:3][::-1])}"
             )
 
