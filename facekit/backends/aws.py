@@ -204,6 +204,17 @@ class RekognitionBackend(Backend):
         return self._client
 
     @property
+    def credentials(self) -> Any:
+        """The botocore credentials the Rekognition client signs with (None when none were found).
+
+        From facekit's own boto3 session (public API, ``Session.get_credentials``: the object its
+        client was made with); for a client passed in, read from that client's signer.
+        """
+        if self._session is not None and self._client in self._owned:
+            return self._session.get_credentials()
+        return getattr(getattr(self._client, "_request_signer", None), "_credentials", None)
+
+    @property
     def s3_client(self) -> Any:
         """The boto3 S3 client used to read ``s3://`` headers (made on first use)."""
         if self._s3 is None:

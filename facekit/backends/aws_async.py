@@ -76,7 +76,7 @@ class AsyncRekognitionBackend(AsyncBackend):
         self._url: str = client.meta.endpoint_url.rstrip("/") + "/"  # what botocore posts to
         self._region: str = client.meta.region_name
         self._signing_name: str = client.meta.service_model.signing_name or "rekognition"
-        self._credentials = client._request_signer._credentials  # botocore's resolved chain
+        self._credentials = backend.credentials  # botocore's resolved chain, as the client signs with it
         attempts = int((config.retries or {}).get("total_max_attempts") or 3)
         self._retry = RetryPolicy(max_retries=max(0, attempts - 1))
         self._session = LoopSession(

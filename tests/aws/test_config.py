@@ -66,6 +66,18 @@ def test_explicit_secret_is_kept_out_of_repr() -> None:
     assert (credentials.access_key, credentials.secret_key, credentials.token) == (
         "AKIAEXPLICIT0000", SECRET_KEY, "TOKEN-SECRET-xyz")
     assert RekognitionBackend.secret_options == {"aws_secret_access_key", "aws_session_token"}
+    assert client.backend.credentials is credentials  # the async backend signs with these
+
+
+def test_credentials_of_a_client_passed_in_are_that_clients() -> None:
+    import boto3
+
+    given = boto3.session.Session(
+        aws_access_key_id="AKIAGIVEN0000", aws_secret_access_key=SECRET_KEY, region_name="us-east-1"
+    ).client("rekognition")
+    backend = RekognitionBackend(client=given)
+    assert backend.credentials is given._request_signer._credentials
+    assert backend.credentials.access_key == "AKIAGIVEN0000"
 
 
 def test_capabilities() -> None:
