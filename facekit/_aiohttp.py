@@ -22,7 +22,7 @@ from facekit._limits import current_limits
 if TYPE_CHECKING:
     import aiohttp
 
-__all__ = ["LoopSession", "read_body"]
+__all__ = ["LoopSession", "bounded_response_class", "read_body"]
 
 #: Bytes read at a time from an answer body.
 _CHUNK: Final = 64 * 1024
@@ -146,3 +146,31 @@ async def read_body(response: aiohttp.ClientResponse, limit: int, *, what: str, 
             raise answer_too_large(what, limit, provider)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def bounded_response_class(*, what: str, provider: str) -> type[aiohttp.ClientResponse]:
+    """An ``aiohttp.ClientResponse`` whose ``read()`` goes through :func:`read_body`.
+
+    For transports that read answers whole themselves (azure-core's ``AioHttpTransport``):
+    give it to ``aiohttp.ClientSession(response_class=...)`` and an answer over the current
+    call's ``max_response_bytes`` is refused by its ``Content-Length``, or as soon as that many
+    bytes arrived, instead of after it was read into memory.
+
+    Args:
+        what: The answer's name for the message (``"Azure's answer"``).
+        provider: Backend name recorded on the error.
+    """
+    aiohttp_module = require("aiohttp", extra="async", feature=f"the async {provider} backend")
+
+    class BoundedClientResponse(aiohttp_module.ClientResponse):  # type: ignore[misc, name-defined]
+        async def read(self) -> bytes:
+            if getattr(self, "_body", b"") is None:  # not read yet (aiohttp keeps the body in _body)
+                try:
+                    self._body = await read_body(self, current_limits().max_response_bytes, what=what, provider=provider)
+                except BaseException:
+                    self.close()
+                    raise
+            body: bytes = await super().read()
+            return body
+
+    return BoundedClientResponse

@@ -8,8 +8,10 @@ backend's own functions, and every exception goes through the same seam
 (:func:`facekit.backends._azure_sdk_glue.map_sdk_error`).
 
 The SDK's async transport is azure-core's ``AioHttpTransport`` (aiohttp, in the ``async``
-extra), or the ``async_transport`` given to the backend. Each call is bounded by the call's
-deadline; a cancelled call cancels its request.
+extra) on a session whose answers are read bounded by the call's ``max_response_bytes``
+(:func:`bounded_transport`), or the ``async_transport`` given to the backend (then the size is
+checked once the SDK has read the answer). Each call is bounded by the call's deadline; a
+cancelled call cancels its request.
 """
 
 from __future__ import annotations
@@ -64,6 +66,39 @@ def async_credential(credential: Any) -> Any:
     )
 
 
+def bounded_transport(**settings: Any) -> Any:
+    """azure-core's ``AioHttpTransport`` on an aiohttp session whose answers are read bounded
+    (:func:`facekit._aiohttp.bounded_response_class`): an answer over the call's
+    ``max_response_bytes`` is refused before it is read whole, as on the sync transport.
+
+    Args:
+        **settings: ``AioHttpTransport`` settings (``connection_timeout``, ``read_timeout``; None
+            values are left out).
+    """
+    import aiohttp
+    from azure.core.pipeline.transport import AioHttpTransport
+
+    from facekit._aiohttp import bounded_response_class
+
+    response_class = bounded_response_class(what="Azure's answer", provider="azure-sdk")
+
+    class BoundedAioHttpTransport(AioHttpTransport):  # type: ignore[misc]
+        async def open(self) -> None:
+            # the session azure-core would make (no cookies, no decompression, proxies from the
+            # environment), with bounded reads; made here, inside the running loop
+            session: Any = getattr(self, "session", None)
+            if session is None and self._session_owner and not self._has_been_opened:
+                self.session = aiohttp.ClientSession(
+                    trust_env=self._use_env_settings,
+                    cookie_jar=aiohttp.DummyCookieJar(),
+                    auto_decompress=False,
+                    response_class=response_class,
+                )
+            await super().open()
+
+    return BoundedAioHttpTransport(**{key: value for key, value in settings.items() if value is not None})
+
+
 class AsyncAzureSdkBackend(AsyncBackend):
     """Azure Face Detect through ``azure.ai.vision.face.aio.FaceClient`` (extras ``azure-sdk``, ``async``).
 
@@ -83,7 +118,9 @@ class AsyncAzureSdkBackend(AsyncBackend):
             options["transport"] = backend._async_transport
         else:
             require("aiohttp", extra="async", feature="AsyncFaceClient with azure-sdk")
-            options.pop("transport", None)
+            options["transport"] = bounded_transport(
+                connection_timeout=options.get("connection_timeout"), read_timeout=options.get("read_timeout")
+            )
         if backend._retry_429:
             options["retry_policy"] = NoClientErrorAsyncRetryPolicy(**backend._retry_settings)
         self._client = face_aio.FaceClient(
