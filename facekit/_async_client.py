@@ -25,13 +25,14 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import time
 import warnings
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from facekit._async_limits import within_deadline
 from facekit._async_turns import Turns
@@ -57,11 +58,14 @@ from facekit.backends._async_base import run_in_thread
 from facekit.backends._async_registry import async_backend_for
 
 if TYPE_CHECKING:
+    from facekit._identity import SimilarFaces, Verification
     from facekit._ratelimit import RateLimiter
     from facekit.backends._async_base import AsyncBackend
     from facekit.backends._base import Backend, Capabilities
 
 __all__ = ["DEFAULT_CONCURRENCY", "DEFAULT_PREPARE_THREADS", "AsyncFaceClient"]
+
+T = TypeVar("T")
 
 #: Detections ``detect_many`` runs at once when ``concurrency`` is not given.
 DEFAULT_CONCURRENCY: Final = 8
@@ -69,6 +73,8 @@ DEFAULT_CONCURRENCY: Final = 8
 DEFAULT_PREPARE_THREADS: Final = 4
 #: Checked calls a client remembers (by their arguments) before it forgets them all.
 _REMEMBERED_CALLS: Final = 64
+#: Threads that run identity calls (``verify``, ``find_similar``) at once.
+IDENTITY_THREADS: Final = 8
 
 
 class AsyncFaceClient:
@@ -109,6 +115,7 @@ class AsyncFaceClient:
         self._async: AsyncBackend = async_backend_for(self._client.backend, threads=threads)
         self._prepare = ThreadPoolExecutor(max_workers=prepare_threads, thread_name_prefix="facekit-prepare")
         self._turns = Turns()
+        self._identity: ThreadPoolExecutor | None = None
         self._calls: dict[tuple[tuple[str, type, Any], ...], Call] = {}
         self._closed = False
 
@@ -156,6 +163,8 @@ class AsyncFaceClient:
             await self._async.aclose()
         finally:
             await asyncio.to_thread(self._prepare.shutdown, wait=True)
+            if self._identity is not None:
+                await asyncio.to_thread(self._identity.shutdown, wait=True)
             self._client.close()
 
     async def __aenter__(self) -> AsyncFaceClient:
@@ -208,6 +217,57 @@ class AsyncFaceClient:
                     await rate_limiter.acquire_async()
                 output = await self._async.detect(prepared.payload, call.checked)
         return finish(pipeline, call, prepared, output)
+
+    # -- identity ---------------------------------------------------------------------------
+    async def verify(
+        self, a: Any, b: Any, *, threshold: float | None = None, quality_filter: str | None = None
+    ) -> Verification:
+        """Whether two faces are the same person: :meth:`FaceClient.verify`'s arguments, checks,
+        errors and result, run on this client's identity threads (the loop never decodes, embeds
+        or waits on a socket; cancelling the call shuts its connections).
+
+        Raises:
+            UnsupportedFeatureError: The backend cannot verify (raised before any request).
+            InvalidRequestError: No face in an image, a face without embedding / face id, or
+                the client is closed.
+        """
+        return await self._identity_call(
+            functools.partial(self._client.verify, a, b, threshold=threshold, quality_filter=quality_filter)
+        )
+
+    async def find_similar(
+        self,
+        query: Any,
+        candidates: Any,
+        *,
+        top_k: int = 10,
+        threshold: float | None = None,
+        quality_filter: str | None = None,
+    ) -> SimilarFaces:
+        """Candidate faces ranked by likeness to the query face: :meth:`FaceClient.find_similar`'s
+        arguments, checks, errors and result, run on this client's identity threads.
+
+        Raises:
+            UnsupportedFeatureError: The backend cannot compare faces.
+            InvalidRequestError: As :meth:`FaceClient.find_similar`, or the client is closed.
+        """
+        return await self._identity_call(
+            functools.partial(
+                self._client.find_similar,
+                query,
+                candidates,
+                top_k=top_k,
+                threshold=threshold,
+                quality_filter=quality_filter,
+            )
+        )
+
+    async def _identity_call(self, job: Callable[[], T]) -> T:
+        if self._closed:
+            raise InvalidRequestError("this AsyncFaceClient is closed: make a new one")
+        if self._identity is None:
+            self._identity = ThreadPoolExecutor(max_workers=IDENTITY_THREADS, thread_name_prefix="facekit-identity")
+        return await run_in_thread(self._identity, job)
 
     def detect_many(
         self,

@@ -34,7 +34,7 @@ import requests.adapters
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from facekit._errors import ProviderError
-from facekit._limits import current_limits
+from facekit._limits import cancellable, current_limits
 
 __all__ = [
     "CancelHandle",
@@ -97,6 +97,16 @@ class _Watch:
     def active(self) -> bool:
         """False once the scope ended (its alarm, if any, is moot)."""
         return self._active
+
+    @property
+    def stopped(self) -> bool:
+        """True when this scope or one around it expired (deadline passed, or call cancelled)."""
+        watch: _Watch | None = self
+        while watch is not None:
+            if watch.expired:
+                return True
+            watch = watch._parent
+        return False
 
 
 def _shut(connection: Any) -> None:
@@ -211,10 +221,12 @@ class CancelHandle:
 
     @contextmanager
     def scope(self) -> Iterator[None]:
-        """Run the body (in the worker thread) so that :meth:`cancel` reaches its connections."""
+        """Run the body (in the worker thread) so that :meth:`cancel` reaches its connections
+        and retry loops stop (:func:`facekit._limits.call_cancelled`)."""
         token = _WATCH.set(self._watch)
         try:
-            yield
+            with cancellable(lambda: self._watch.expired):
+                yield
         finally:
             self._watch.end()  # the connections go back to their pools: never shut them later
             _WATCH.reset(token)
@@ -240,6 +252,8 @@ class _GuardedConnectionMixin:
         watch = _WATCH.get()
         if watch is not None:
             watch.add(self)
+            if watch.stopped:  # not connected yet, so there is no socket to shut: do not start
+                raise ConnectionAbortedError("the call was cancelled or its deadline passed before this request")
         return super().request(*args, **kwargs)  # type: ignore[misc]
 
 

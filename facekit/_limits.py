@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextvars
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Final
@@ -32,7 +32,9 @@ __all__ = [
     "DEFAULT_MAX_RESPONSE_FACES",
     "CallLimits",
     "Deadline",
+    "call_cancelled",
     "call_limits",
+    "cancellable",
     "check_face_count",
     "current_limits",
     "parse_deadline",
@@ -192,3 +194,29 @@ def check_face_count(count: int, *, provider: str | None = None) -> None:
             "this is not a real answer: check the endpoint, or raise max_response_faces",
             provider=provider,
         )
+
+
+#: How work running for an async caller learns that the caller cancelled it (see ``cancellable``).
+_CANCELLED: contextvars.ContextVar[Callable[[], bool] | None] = contextvars.ContextVar(
+    "facekit_call_cancelled", default=None
+)
+
+
+@contextmanager
+def cancellable(cancelled: Callable[[], bool]) -> Iterator[None]:
+    """Mark the body as work its caller may cancel: ``cancelled()`` tells whether it did.
+
+    The async client runs blocking calls on threads inside this scope (through
+    ``facekit._http.CancelHandle``); retry loops ask :func:`call_cancelled` and stop.
+    """
+    token = _CANCELLED.set(cancelled)
+    try:
+        yield
+    finally:
+        _CANCELLED.reset(token)
+
+
+def call_cancelled() -> bool:
+    """True inside :func:`cancellable` work whose caller cancelled it: start no new attempt."""
+    cancelled = _CANCELLED.get()
+    return cancelled is not None and cancelled()

@@ -24,7 +24,7 @@ from facekit._errors import (
     RequestTimeoutError,
     ServiceUnavailableError,
 )
-from facekit._limits import current_limits
+from facekit._limits import call_cancelled, current_limits
 
 if TYPE_CHECKING:  # imported on first use: it pulls in asyncio and tornado (about 90 ms)
     import tenacity
@@ -142,7 +142,7 @@ def call_with_retries(
         if outcome is None or not outcome.failed:
             return False
         error = outcome.exception()
-        if error is None or not should_retry(error, state.attempt_number, policy):
+        if error is None or not should_retry(error, state.attempt_number, policy) or call_cancelled():
             return False
         return fits_deadline(retry_delay(error, state.attempt_number, policy, rng=lambda: 0.0))
 

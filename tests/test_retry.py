@@ -87,3 +87,25 @@ def test_non_retryable_error_is_not_retried() -> None:
     with pytest.raises(AuthenticationError):
         call_with_retries(bad, POLICY, sleep=lambda s: None)
     assert len(calls) == 1
+
+
+def test_work_whose_async_caller_cancelled_it_starts_no_retry() -> None:
+    from facekit._http import CancelHandle
+    from facekit._retry import call_with_retries
+
+    handle = CancelHandle()
+    attempts: list[int] = []
+
+    def call() -> None:
+        attempts.append(1)
+        if len(attempts) == 1:
+            handle.cancel()  # the awaiting task was cancelled while this attempt ran
+        raise NetworkError("connection reset", provider="azure-rest")
+
+    with handle.scope(), pytest.raises(NetworkError):
+        call_with_retries(call, RetryPolicy(max_retries=3, initial_backoff=0.0, jitter=0.0))
+    assert attempts == [1]
+    attempts.clear()
+    with pytest.raises(NetworkError):  # outside a cancelled scope the same error is retried
+        call_with_retries(call, RetryPolicy(max_retries=3, initial_backoff=0.0, jitter=0.0))
+    assert len(attempts) == 4
