@@ -8,6 +8,7 @@ published one; tests check the signature against botocore's for the same request
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from datetime import UTC, datetime
@@ -27,6 +28,22 @@ class FrozenCredentials(Protocol):
 
 def _hmac(key: bytes, text: str) -> bytes:
     return hmac.new(key, text.encode("utf-8"), hashlib.sha256).digest()
+
+
+@functools.lru_cache(maxsize=32)
+def _host_and_path(url: str) -> tuple[str, str]:
+    """The ``host`` header (default ports dropped) and the request path of ``url``."""
+    parts = urlsplit(url)
+    host = parts.netloc
+    if parts.port is not None and (parts.scheme, parts.port) in (("https", 443), ("http", 80)):
+        host = parts.hostname or host
+    return host, parts.path or "/"
+
+
+@functools.lru_cache(maxsize=8)
+def _signing_key(secret_key: str, date: str, region: str, service: str) -> bytes:
+    """SigV4's derived key: the same for a day, a region and a service (four HMACs, once)."""
+    return _hmac(_hmac(_hmac(_hmac(f"AWS4{secret_key}".encode(), date), region), service), "aws4_request")
 
 
 def sign_json_post(
@@ -59,10 +76,7 @@ def sign_json_post(
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     amz_date = moment.strftime("%Y%m%dT%H%M%SZ")
     date = amz_date[:8]
-    parts = urlsplit(url)
-    host = parts.netloc
-    if parts.port is not None and (parts.scheme, parts.port) in (("https", 443), ("http", 80)):
-        host = parts.hostname or host
+    host, path = _host_and_path(url)
     headers = {"content-type": content_type, "host": host, "x-amz-date": amz_date, "x-amz-target": target}
     if credentials.token:
         headers["x-amz-security-token"] = credentials.token
@@ -71,7 +85,7 @@ def sign_json_post(
     canonical = "\n".join(
         [
             "POST",
-            parts.path or "/",
+            path,
             "",
             "".join(f"{name}:{' '.join(headers[name].split())}\n" for name in names),
             signed,
@@ -82,7 +96,7 @@ def sign_json_post(
     string_to_sign = "\n".join(
         ["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode("utf-8")).hexdigest()]
     )
-    key = _hmac(_hmac(_hmac(_hmac(f"AWS4{credentials.secret_key}".encode(), date), region), service), "aws4_request")
+    key = _signing_key(credentials.secret_key, date, region, service)
     signature = hmac.new(key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
     out = {"Content-Type": content_type, "X-Amz-Target": target, "X-Amz-Date": amz_date}
     if credentials.token:
