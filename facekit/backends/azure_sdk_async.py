@@ -86,10 +86,13 @@ def bounded_transport(**settings: Any) -> Any:
         async def open(self) -> None:
             # the session azure-core would make (no cookies, no decompression, proxies from the
             # environment), with bounded reads; made here, inside the running loop
+            # (azure-core's own attributes are read defensively: should they change, the transport
+            # opens its plain session and the size is still checked once the answer was read)
             session: Any = getattr(self, "session", None)
-            if session is None and self._session_owner and not self._has_been_opened:
+            owner, opened = getattr(self, "_session_owner", False), getattr(self, "_has_been_opened", True)
+            if session is None and owner and not opened:
                 self.session = aiohttp.ClientSession(
-                    trust_env=self._use_env_settings,
+                    trust_env=getattr(self, "_use_env_settings", True),
                     cookie_jar=aiohttp.DummyCookieJar(),
                     auto_decompress=False,
                     response_class=response_class,
