@@ -36,18 +36,16 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from facekit._async_limits import within_deadline
 from facekit._async_turns import Turns
-from facekit._batch import BatchItem
+from facekit._batch import BatchItem, check_batch
 from facekit._client import FaceClient
 from facekit._errors import InvalidRequestError
 from facekit._image import ImageInput, SourceImage
-from facekit._inputs import expand_images
 from facekit._models import DetectionResult
 from facekit._pipeline import (
     Call,
     Pipeline,
     Prepared,
     check_call,
-    check_ready,
     finish,
     limits,
     prepare_image,
@@ -298,18 +296,14 @@ class AsyncFaceClient:
             ModelNotAvailableError: The local engine's weights are missing and cannot be fetched.
             TypeError: ``images`` is ``bytes`` (one image: use :meth:`detect`).
         """
-        if isinstance(images, (bytes, bytearray, memoryview)):
-            raise TypeError("detect_many() takes an iterable of images; for one image use detect(), or pass [data]")
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        if not isinstance(images, (bytes, bytearray, memoryview)) and (
+            isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1
+        ):
             raise InvalidRequestError(f"concurrency must be an integer >= 1, got {concurrency!r}")
         pipeline = self.pipeline
-        call = check_call(pipeline, **detect_kwargs)
-        check_ready(pipeline, call)
+        call, inputs = check_batch(pipeline, images, detect_kwargs)
         for note in call.notes:
             warnings.warn(note, FacekitWarning, stacklevel=2)
-        inputs: Iterable[Any] | AsyncIterable[Any] = (
-            expand_images(images) if isinstance(images, (str, os.PathLike)) else images
-        )
         return self._run_many(pipeline, call, inputs, concurrency, rate_limiter)
 
     async def _run_many(

@@ -22,6 +22,7 @@ Progress is off by default; ``progress=True`` draws a ``tqdm`` bar (a widget in 
 from __future__ import annotations
 
 import itertools
+import os
 import sys
 import time
 from collections import deque
@@ -31,14 +32,26 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
 from facekit._errors import InvalidRequestError
+from facekit._inputs import expand_images
 from facekit._models import DetectionResult
-from facekit._pipeline import Call, Pipeline, Prepared, call_backend, call_backend_batch, finish, limits, prepare_image
+from facekit._pipeline import (
+    Call,
+    Pipeline,
+    Prepared,
+    call_backend,
+    call_backend_batch,
+    check_call,
+    check_ready,
+    finish,
+    limits,
+    prepare_image,
+)
 
 if TYPE_CHECKING:
     from facekit._ratelimit import RateLimiter
     from facekit.backends._base import BackendResult
 
-__all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_WORKERS", "BatchItem", "ProgressBar", "check_workers", "run_batch"]
+__all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_WORKERS", "BatchItem", "ProgressBar", "check_batch", "check_workers", "run_batch"]
 
 #: Threads used for backends without batched inference when ``workers`` is None.
 DEFAULT_WORKERS = 4
@@ -116,6 +129,31 @@ class ProgressBar:
         self.update(done, failed, force=True)
         self._bar.close()
 
+
+
+def check_batch(pipeline: Pipeline, images: Any, detect_kwargs: dict[str, Any]) -> tuple[Call, Any]:
+    """The one check of a batch, before any input is read (``FaceClient.detect_many`` and
+    ``AsyncFaceClient.detect_many``): the request, and whether the backend can serve it.
+
+    Args:
+        pipeline: The client's pipeline.
+        images: What ``detect_many`` was given; a string or path (a directory, glob, file,
+            URL or ``s3://`` URI) is expanded as ``facekit detect`` expands its arguments.
+        detect_kwargs: ``detect``'s keyword arguments, for every input.
+
+    Returns:
+        The checked call and the inputs to iterate (sync or async iterable).
+
+    Raises:
+        TypeError: ``images`` is one image's bytes.
+        InvalidRequestError: A bad request; an empty directory or glob.
+        ModelNotAvailableError: The local engine's weights are missing and cannot be fetched.
+    """
+    if isinstance(images, (bytes, bytearray, memoryview)):
+        raise TypeError("detect_many() takes an iterable of images; for one image use detect(), or pass [data]")
+    call = check_call(pipeline, **detect_kwargs)
+    check_ready(pipeline, call)
+    return call, expand_images(images) if isinstance(images, (str, os.PathLike)) else images
 
 def _length(images: Iterable[Any]) -> int | None:
     try:

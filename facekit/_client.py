@@ -8,7 +8,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
-from facekit._batch import check_workers, run_batch
+from facekit._batch import check_batch, check_workers, run_batch
 from facekit._config import (
     DEFAULT_PROVIDER,
     ENV_CONFIG,
@@ -20,7 +20,6 @@ from facekit._config import (
 )
 from facekit._errors import ConfigurationError, InvalidRequestError
 from facekit._image import DEFAULT_MAX_PIXELS, ColorOrder, ImageInput, SourceImage
-from facekit._inputs import expand_images
 from facekit._limits import (
     DEFAULT_DEADLINE,
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -33,7 +32,6 @@ from facekit._pipeline import (
     Pipeline,
     build_request,
     check_call,
-    check_ready,
     detect_one,
     limits,
     map_face,
@@ -309,13 +307,10 @@ class FaceClient:
             >>> for item in client.detect_many("photos/", workers=4, rate_limiter=limiter):
             ...     print(item.input, len(item.result.faces) if item.ok else item.error)
         """
-        if isinstance(images, (bytes, bytearray, memoryview)):
-            raise TypeError("detect_many() takes an iterable of images; for one image use detect(), or pass [data]")
-        check_workers(workers)
+        if not isinstance(images, (bytes, bytearray, memoryview)):
+            check_workers(workers)
         pipeline = self.pipeline
-        call = check_call(pipeline, **detect_kwargs)
-        check_ready(pipeline, call)
-        inputs: Iterable[Any] = expand_images(images) if isinstance(images, (str, os.PathLike)) else images
+        call, inputs = check_batch(pipeline, images, detect_kwargs)
         for note in call.notes:
             warnings.warn(note, FacekitWarning, stacklevel=2)
         return run_batch(pipeline, call, inputs, workers=workers, rate_limiter=rate_limiter, progress=progress)
