@@ -6,6 +6,7 @@ import inspect
 import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Literal
 
 from facekit._batch import check_batch, check_workers, run_batch
@@ -378,6 +379,11 @@ class FaceClient:
         return find_similar(
             self, query, candidates, top_k=top_k, threshold=threshold, quality_filter=quality_filter
         )
+
+    def _call_limits(self) -> AbstractContextManager[Any]:
+        """The scope of one identity request: this client's total deadline and answer bounds."""
+        pipeline = self.pipeline
+        return limits(pipeline, check_call(pipeline))
 
     def _compare_images(
         self, a: Any, b: Any, *, threshold: float, quality_filter: str | None

@@ -24,6 +24,7 @@ import math
 import os
 import re
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -54,6 +55,8 @@ class IdentityClient(Protocol):
     def detect(self, image: Any, *, face_id: bool = ..., embeddings: bool = ...) -> DetectionResult: ...
 
     def _compare_images(self, a: Any, b: Any, *, threshold: float, quality_filter: str | None) -> CompareResult: ...
+
+    def _call_limits(self) -> AbstractContextManager[Any]: ...
 
 #: Default same-person similarity for "compare" providers (Rekognition's default 80 %).
 COMPARE_THRESHOLD = 0.8
@@ -291,7 +294,8 @@ def verify(
         )
     face_a, id_a = _face_id_of(client, a, "first", warnings)
     face_b, id_b = _face_id_of(client, b, "second", warnings)
-    answer = client.backend.verify_face_ids(id_a, id_b)
+    with client._call_limits():  # the client's total deadline and answer bounds hold for this call too
+        answer = client.backend.verify_face_ids(id_a, id_b)
     confidence = float(answer["confidence"])
     same = bool(answer["isIdentical"]) if threshold is None else confidence >= float(threshold)
     return Verification(
@@ -455,7 +459,8 @@ def _similar_by_face_id(
         ids.extend((f.face_id, position, f, f.index) for f in result.faces if f.face_id is not None)
     if not ids:
         raise InvalidRequestError("no candidate face to compare with")
-    answer = client.backend.find_similar_face_ids(query_id, [fid for fid, *_ in ids], top_k)
+    with client._call_limits():
+        answer = client.backend.find_similar_face_ids(query_id, [fid for fid, *_ in ids], top_k)
     by_id = {fid: (position, face, index) for fid, position, face, index in ids}
     limit = 0.0 if threshold is None else float(threshold)
     matches = []

@@ -103,3 +103,24 @@ def test_a_cancelled_verify_closes_its_connection_and_leaves_no_thread() -> None
         assert service.wait_closed(1, timeout=2.0)
     time.sleep(0.1)
     assert not [thread for thread in threading.enumerate() if thread.name.startswith("facekit-identity")]
+
+
+@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
+def test_a_stalled_verify_ends_at_the_clients_deadline(use_async: bool) -> None:
+    from facekit import DeadlineExceededError
+
+    with LatencyService("azure", stall=True) as service:
+        options: dict[str, Any] = {"endpoint": service.url, "key": KEY, "api_version": "v1.0", "deadline": 1.0}
+        started = time.monotonic()
+        with pytest.raises(DeadlineExceededError):
+            if use_async:
+
+                async def run() -> None:
+                    async with AsyncFaceClient("azure-rest", **options) as client:
+                        await client.verify(FACE_ID["obama_1"], FACE_ID["obama_2"])
+
+                asyncio.run(run())
+            else:
+                with FaceClient("azure-rest", **options) as client:
+                    client.verify(FACE_ID["obama_1"], FACE_ID["obama_2"])
+        assert time.monotonic() - started < 2.5  # not the 30 s read timeout
