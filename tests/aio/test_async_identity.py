@@ -105,22 +105,26 @@ def test_a_cancelled_verify_closes_its_connection_and_leaves_no_thread() -> None
     assert not [thread for thread in threading.enumerate() if thread.name.startswith("facekit-identity")]
 
 
+def _verify_against(url: str, *, use_async: bool) -> None:
+    options: dict[str, Any] = {"endpoint": url, "key": KEY, "api_version": "v1.0", "deadline": 1.0}
+    if use_async:
+
+        async def run() -> None:
+            async with AsyncFaceClient("azure-rest", **options) as client:
+                await client.verify(FACE_ID["obama_1"], FACE_ID["obama_2"])
+
+        asyncio.run(run())
+        return
+    with FaceClient("azure-rest", **options) as client:
+        client.verify(FACE_ID["obama_1"], FACE_ID["obama_2"])
+
+
 @pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
 def test_a_stalled_verify_ends_at_the_clients_deadline(use_async: bool) -> None:
     from facekit import DeadlineExceededError
 
     with LatencyService("azure", stall=True) as service:
-        options: dict[str, Any] = {"endpoint": service.url, "key": KEY, "api_version": "v1.0", "deadline": 1.0}
         started = time.monotonic()
         with pytest.raises(DeadlineExceededError):
-            if use_async:
-
-                async def run() -> None:
-                    async with AsyncFaceClient("azure-rest", **options) as client:
-                        await client.verify(FACE_ID["obama_1"], FACE_ID["obama_2"])
-
-                asyncio.run(run())
-            else:
-                with FaceClient("azure-rest", **options) as client:
-                    client.verify(FACE_ID["obama_1"], FACE_ID["obama_2"])
+            _verify_against(service.url, use_async=use_async)
         assert time.monotonic() - started < 2.5  # not the 30 s read timeout
