@@ -152,6 +152,10 @@ class AsyncFaceClient:
         return "Async" + repr(self._client)
 
     # -- lifetime --------------------------------------------------------------------------
+    def _check_open(self) -> None:
+        if self._closed:
+            raise InvalidRequestError("this AsyncFaceClient is closed: make a new one")
+
     async def aclose(self) -> None:
         """Close connections and stop this client's threads (waits for calls still running)."""
         if self._closed:
@@ -202,8 +206,7 @@ class AsyncFaceClient:
     async def _detect_checked(
         self, pipeline: Pipeline, call: Call, image: Any, rate_limiter: RateLimiter | None = None
     ) -> DetectionResult:
-        if self._closed:
-            raise InvalidRequestError("this AsyncFaceClient is closed: make a new one")
+        self._check_open()
         with limits(pipeline, call):
             async with within_deadline(f"the detection on {self.provider}", provider=self.provider):
                 await self._turns.take()  # this request leaves before the next one is built
@@ -261,8 +264,7 @@ class AsyncFaceClient:
         )
 
     async def _identity_call(self, job: Callable[[], T]) -> T:
-        if self._closed:
-            raise InvalidRequestError("this AsyncFaceClient is closed: make a new one")
+        self._check_open()
         if self._identity is None:
             self._identity = ThreadPoolExecutor(max_workers=IDENTITY_THREADS, thread_name_prefix="facekit-identity")
         return await run_in_thread(self._identity, job)

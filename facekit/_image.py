@@ -145,6 +145,11 @@ def _orientation_of(image: Image.Image, data: bytes | None = None) -> int | None
             value = image.getexif().get(_ORIENTATION_TAG)
     except Exception:  # a broken EXIF block must not stop detection
         return None
+    return _valid_orientation(value)
+
+
+def _valid_orientation(value: object) -> int | None:
+    """An EXIF orientation tag's value when it is one of 1..8, else None."""
     return int(value) if isinstance(value, int) and 1 <= value <= 8 else None
 
 
@@ -275,7 +280,7 @@ class SourceImage:
         if quick is not None:
             width, height, orientation = quick
             self._check_pixels(width, height)
-            self.apply_header(HeaderInfo("JPEG", width, height, orientation if orientation in range(1, 9) else None))
+            self.apply_header(HeaderInfo("JPEG", width, height, _valid_orientation(orientation)))
             return
         with (
             image_errors("read the image header", explain=self._unreadable),
@@ -650,6 +655,17 @@ def _bytes_in_limits(data: bytes | None, spec: InputSpec) -> bool:
     )
 
 
+def _bytes_go_as_they_are(source: SourceImage, spec: InputSpec, size: tuple[int, int], target: tuple[int, int]) -> bool:
+    """The one rule for sending the caller's bytes unchanged: right format, byte size within the
+    limits, no EXIF rotation pending, no rescaling (``target == size``)."""
+    return (
+        _bytes_in_limits(source.data, spec)
+        and source.format in spec.formats
+        and not source.needs_rotation
+        and target == size
+    )
+
+
 def sent_unchanged(source: SourceImage, spec: InputSpec) -> bool:
     """True when :func:`prepare_payload` hands ``source``'s bytes over as they are: nothing to
     decode, rotate, rescale or re-encode (so preparing costs no more than reading the header).
@@ -659,12 +675,11 @@ def sent_unchanged(source: SourceImage, spec: InputSpec) -> bool:
     width, height = source.width, source.height
     if source.data is None or width is None or height is None or "pixels" in spec.kinds or "bytes" not in spec.kinds:
         return False
-    if source.format not in spec.formats or source.needs_rotation or not _bytes_in_limits(source.data, spec):
-        return False
     try:
-        return _target_size(width, height, spec, "the backend", source.max_pixels) == (width, height)
+        target = _target_size(width, height, spec, "the backend", source.max_pixels)
     except InvalidImageError:
         return False
+    return _bytes_go_as_they_are(source, spec, (width, height), target)
 
 
 def _fit_bytes(
@@ -673,7 +688,7 @@ def _fit_bytes(
     width, height = size
     data = source.data
     byte_ok = _bytes_in_limits(data, spec)
-    if data is not None and byte_ok and source.format in spec.formats and not source.needs_rotation and target == size:
+    if data is not None and _bytes_go_as_they_are(source, spec, size, target):
         return Payload(kind="bytes", data=data, format=source.format, width=width, height=height)
     if not fit:
         reasons = []

@@ -183,7 +183,8 @@ class AsyncAzureSdkBackend(AsyncBackend):
         return answer, headers
 
 def _check_size(response: Any, limit: int, *, provider: str) -> None:
-    """Refuse an answer over ``limit`` bytes (read whole by azure-core's async transport first)."""
+    """Refuse an answer over ``limit`` bytes, once the SDK has read it (the guard for an
+    ``async_transport`` given by the caller; facekit's own transport refuses it while reading)."""
     if response is None:
         return
     try:
