@@ -209,22 +209,14 @@ def pipeline(args: argparse.Namespace) -> None:
         agx.close()
 
 
-_COLD_PEER = {
-    "dlib": "import sys, numpy as np, dlib; from PIL import Image\n"
-    "img = np.asarray(Image.open(sys.argv[1]).convert('RGB'))\n"
-    "print(len(dlib.get_frontal_face_detector()(img, 1)))\n",
-    "mediapipe": "import sys, numpy as np, mediapipe as mp; from PIL import Image\n"
-    "img = np.asarray(Image.open(sys.argv[1]).convert('RGB'))\n"
-    "d = mp.solutions.face_detection.FaceDetection(model_selection=1)\n"
-    "print(len(d.process(img).detections or []))\n",
-}
-
-
 def cold(args: argparse.Namespace) -> None:
+    sys.path.insert(0, str(HERE.parent / "local"))
+    from bench_cold import PEER_CODE  # the same peer scripts as benchmarks/local/bench_cold.py
+
     photo = str(Path(args.eval_dir) / "smoke" / "multiface.jpg")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     commands = {"facekit": [sys.executable, "-m", "facekit", "detect", photo]}
-    for kind, code in _COLD_PEER.items():
+    for kind, code in PEER_CODE.items():
         python = PEERS / kind / "bin" / "python"
         if python.is_file():
             commands[kind] = [str(python), "-c", code, photo]
