@@ -23,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
+from tests.socket_service import SocketService
+
 #: The faces every answer holds, pixels (left, top, width, height) of a 512x600 image.
 BOXES: Final = ((40, 60, 120, 150), (260, 90, 80, 100))
 IMAGE_SIZE: Final = (512, 600)
@@ -37,7 +39,7 @@ class Connection:
     closed_by_client: float | None = None
 
 
-class LatencyService:
+class LatencyService(SocketService):
     """``with LatencyService("azure", latency=0.1) as service: ... service.url``.
 
     Args:
@@ -67,28 +69,8 @@ class LatencyService:
         self.trickle = trickle
         self.connections: list[Connection] = []
         self.requests = 0
-        self._lock = threading.Lock()
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind(("127.0.0.1", 0))
-        self._sock.listen(256)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
+        super().__init__(backlog=256)
         self.body = self._body()
-
-    @property
-    def url(self) -> str:
-        host, port = self._sock.getsockname()[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> LatencyService:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self._sock.close()
 
     def wait_closed(self, count: int, timeout: float = 5.0) -> bool:
         """Wait until ``count`` connections were closed by the client; True if they were."""
@@ -112,19 +94,11 @@ class LatencyService:
         ]
         return json.dumps({"FaceDetails": details}).encode()
 
-    def _accept(self) -> None:
-        self._sock.settimeout(0.05)
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            record = Connection(opened=time.monotonic())
-            with self._lock:
-                self.connections.append(record)
-            threading.Thread(target=self._serve, args=(conn, record), daemon=True).start()
+    def _connected(self, conn: socket.socket) -> None:
+        record = Connection(opened=time.monotonic())
+        with self._lock:
+            self.connections.append(record)
+        threading.Thread(target=self._serve, args=(conn, record), daemon=True).start()
 
     def _hung_up(self, conn: socket.socket, seconds: float) -> bool:
         """Wait up to ``seconds``; True when the client closed the connection meanwhile."""

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from tests.socket_service import SocketService
+
 #: Every fault the stand-in can inject (besides ``"ok"``).
 FAULTS: Final[tuple[str, ...]] = (
     "429_retry_after",
@@ -91,7 +93,7 @@ class FaultPlan:
         return self._deck.pop()
 
 
-class FaultyService:
+class FaultyService(SocketService):
     """``with FaultyService("azure", plan, image_size=(w, h)) as service: ... service.url``.
 
     Args:
@@ -107,40 +109,11 @@ class FaultyService:
         self.plan = plan
         self.width, self.height = image_size
         self.served: list[Served] = []
-        self._lock = threading.Lock()
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind(("127.0.0.1", 0))
-        self._sock.listen(64)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._sock.getsockname()[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> FaultyService:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self._sock.close()
+        super().__init__(backlog=64)
 
     # -- serving -------------------------------------------------------------------------------
-    def _accept(self) -> None:
-        self._sock.settimeout(0.05)  # so that __exit__ never waits on a blocked accept()
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            conn.settimeout(None)
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+    def _connected(self, conn: socket.socket) -> None:
+        threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _next_fault(self) -> str:
         with self._lock:
