@@ -213,8 +213,10 @@ def main() -> None:
         )
         if "bare_aiohttp_base64_sigv4_round_median_s" in row:
             floor = row["bare_aiohttp_base64_sigv4_round_median_s"]
+            from facekit._base64 import CODEC
+
             print(
-                f"{'':10s} bare aiohttp + base64 body + SigV4 (what every Rekognition client does), same run: "
+                f"{'':10s} bare aiohttp + base64 body ({CODEC}) + SigV4 (what every Rekognition client does), same run: "
                 f"round {floor:.3f} s = {floor / args.latency:.2f}x",
                 flush=True,
             )

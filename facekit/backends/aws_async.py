@@ -21,7 +21,6 @@ S3 reads first, go to the sync backend on the client's threads.
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 from types import SimpleNamespace
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from facekit._aiohttp import LoopSession
 from facekit._async_retry import call_with_retries_async
+from facekit._base64 import b64encode
 from facekit._errors import AuthenticationError, ProviderError
 from facekit._http import parse_json
 from facekit._retry import RetryPolicy
@@ -54,7 +54,7 @@ _CONTENT_TYPE: Final = "application/x-amz-json-1.1"
 def detect_faces_body(data: bytes, attributes: list[str]) -> bytes:
     """The awsJson1_1 body of ``DetectFaces`` for image bytes (what botocore's serialiser sends)."""
     # one copy of the 80 KB body, not one per concatenation
-    parts = (b'{"Image": {"Bytes": "', base64.b64encode(data), b'"}, "Attributes": ', json.dumps(attributes).encode(), b"}")
+    parts = (b'{"Image": {"Bytes": "', b64encode(data), b'"}, "Attributes": ', json.dumps(attributes).encode(), b"}")
     return b"".join(parts)
 
 

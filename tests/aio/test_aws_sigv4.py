@@ -48,3 +48,24 @@ def test_the_body_is_what_botocore_serialises() -> None:
         {"Image": {"Bytes": b"\xff\xd8\xff\xe0 not really a jpeg"}, "Attributes": ["DEFAULT", "FACE_OCCLUDED"]}, model
     )
     assert json.loads(BODY) == json.loads(serialised["body"])
+
+
+def test_the_body_is_the_same_with_either_base64_codec(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pybase64 (the ``async`` extra) and the standard library give the same body."""
+    import importlib
+    import sys
+
+    import facekit._base64 as codec
+
+    photo = bytes(range(256)) * 300 + b"\x00\xff"  # every byte value, a length that needs padding
+    assert codec.CODEC == "pybase64"  # installed by the extra this suite runs with
+    fast = codec.b64encode(photo)
+    monkeypatch.setitem(sys.modules, "pybase64", None)  # as if the extra were not installed
+    try:
+        importlib.reload(codec)
+        assert codec.CODEC == "base64"
+        assert codec.b64encode(photo) == fast
+    finally:
+        monkeypatch.delitem(sys.modules, "pybase64")
+        importlib.reload(codec)
+    assert codec.CODEC == "pybase64"
