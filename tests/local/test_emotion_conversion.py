@@ -145,3 +145,10 @@ def test_conversion_is_cached(hdf5: Path, tmp_path: Path) -> None:
     assert len(cached) == 1 and cached[0].startswith("emotion_model.")
     (tmp_path / cached[0]).write_bytes(first)  # reuse: same bytes come back, no reconversion
     assert converted_model(local) == first
+
+
+def test_the_cached_conversion_is_named_by_the_converters_version() -> None:
+    from facekit.local.emotion import CONVERSION_VERSION
+    from facekit.local.keras_to_onnx import CONVERTER_VERSION
+
+    assert CONVERSION_VERSION == CONVERTER_VERSION  # bump both together

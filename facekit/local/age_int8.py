@@ -1,0 +1,159 @@
+"""The age network in 8-bit integers, prepared once into the model cache.
+
+``age-v1.onnx`` (float32, a ResNet of eleven 3x3 convolutions) costs 19 ms for the six faces
+of a group photo on the shared 2-core machine; quantised it costs 1.5 ms, with ages within
+0.3 to 0.8 years of the float model on average (held-out real faces, largest difference 6
+years on a 37-pixel face; ``benchmarks/local/calibrate_age.py`` measures both). The float model
+stays available: ``LocalEngine(age_precision="float32")``.
+
+The quantised model is derived from the pinned, sha256-checked float file, never downloaded:
+
+1. dlib's affine layers (a ``Mul`` and an ``Add`` after every convolution) are folded into the
+   convolution's weights and bias, so that each convolution is one quantisable operator; the
+   tensor names stay those of the float graph.
+2. onnxruntime's static QDQ quantisation: weights int8 per output channel with
+   ``reduce_range`` (7 bits: no saturation on CPUs without VNNI dot products), activations
+   uint8 per tensor with the ranges of :mod:`facekit.local._age_int8_ranges` (MinMax over 64
+   real faces and their mirror images, from the evaluation photos). The ranges are given as
+   overrides, so no calibration runs here; a tensor without a range is an error, never a
+   guessed range.
+
+Building needs ``onnx`` and onnxruntime's quantisation tools, once per machine (``facekit
+models fetch`` does it); afterwards the engine loads the cached file and imports neither.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from facekit.local.store import ModelStore
+
+__all__ = ["MODEL_FILE", "PREPARED_TAG", "build_int8_age", "fold_affine_layers", "prepared_int8_age"]
+
+MODEL_FILE: Final = "age-v1.onnx"
+#: Names the preparation step and its version (a new tag never reuses a stale cached file).
+PREPARED_TAG: Final = "facekit-int8r1"
+
+
+#: Operators computed in integers; the final ``Softmax`` stays float (its probabilities in 8 bits
+#: would move the expected age).
+_QUANTISED_OPS: Final = ["Conv", "Relu", "Add", "Pad", "MaxPool", "AveragePool", "GlobalAveragePool", "Flatten", "Gemm"]
+
+
+def fold_affine_layers(model: Any) -> Any:
+    """Fold each ``Conv -> Mul(scale) -> Add(offset)`` chain into the ``Conv`` (in place).
+
+    ``W' = W * scale`` per output channel and ``b' = b * scale + offset``; the convolution
+    takes the ``Add``'s output name, so the rest of the graph is unchanged.
+
+    Args:
+        model: An ``onnx.ModelProto``.
+
+    Returns:
+        The same model, for chaining.
+
+    Raises:
+        ValueError: A chain whose scale or offset is not one value per output channel.
+    """
+    import numpy as np
+    from onnx import numpy_helper
+
+    graph = model.graph
+    inits = {init.name: init for init in graph.initializer}
+    consumers: dict[str, list[Any]] = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    removed: set[int] = set()
+    for conv in graph.node:
+        if conv.op_type != "Conv" or len(conv.input) < 3:
+            continue
+        after = consumers.get(conv.output[0], [])
+        if len(after) != 1 or after[0].op_type != "Mul" or after[0].input[1] not in inits:
+            continue
+        mul = after[0]
+        after_mul = consumers.get(mul.output[0], [])
+        if len(after_mul) != 1 or after_mul[0].op_type != "Add" or after_mul[0].input[1] not in inits:
+            continue
+        add = after_mul[0]
+        weight = numpy_helper.to_array(inits[conv.input[1]]).astype(np.float32)
+        bias = numpy_helper.to_array(inits[conv.input[2]]).astype(np.float32)
+        scale = numpy_helper.to_array(inits[mul.input[1]]).astype(np.float32).reshape(-1)
+        offset = numpy_helper.to_array(inits[add.input[1]]).astype(np.float32).reshape(-1)
+        channels = weight.shape[0]
+        if scale.shape != (channels,) or offset.shape != (channels,):
+            raise ValueError(f"affine layer after {conv.output[0]} is not per output channel")
+        folded_w = numpy_helper.from_array(weight * scale[:, None, None, None], conv.input[1] + "_folded")
+        folded_b = numpy_helper.from_array(bias * scale + offset, conv.input[2] + "_folded")
+        graph.initializer.extend([folded_w, folded_b])
+        conv.input[1], conv.input[2] = folded_w.name, folded_b.name
+        conv.output[0] = add.output[0]
+        removed.update((id(mul), id(add)))
+    kept = [node for node in graph.node if id(node) not in removed]
+    del graph.node[:]
+    graph.node.extend(kept)
+    used = {name for node in graph.node for name in node.input}
+    unused = [init for init in graph.initializer if init.name not in used]
+    for init in unused:
+        graph.initializer.remove(init)
+    return model
+
+
+def build_int8_age(source: Path, ranges: dict[str, tuple[float, float]] | None = None) -> bytes:
+    """The quantised age model derived from the float ``age-v1.onnx`` at ``source``.
+
+    Args:
+        source: Path of the verified float model.
+        ranges: Activation ranges by tensor name (min, max); default the shipped ones.
+
+    Returns:
+        The serialized quantised model.
+
+    Raises:
+        ValueError: A tensor to quantise has no range (the ranges do not fit this graph).
+    """
+    import numpy as np
+    import onnx
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    if ranges is None:
+        from facekit.local._age_int8_ranges import RANGES
+
+        ranges = RANGES
+
+    class _NoCalibration(CalibrationDataReader):  # type: ignore[misc]
+        """One input for the calibrator's pass: every range it finds is overridden below."""
+
+        def __init__(self) -> None:
+            self._items = iter([{"images": np.zeros((1, 3, 64, 64), np.float32)}])
+
+        def get_next(self) -> dict[str, Any] | None:
+            return next(self._items, None)
+
+    model = fold_affine_layers(onnx.load(str(source)))
+    overrides = {name: [{"rmin": np.float32(low), "rmax": np.float32(high)}] for name, (low, high) in ranges.items()}
+    with tempfile.TemporaryDirectory(prefix="facekit-int8-") as tmp:
+        folded, out = Path(tmp) / "folded.onnx", Path(tmp) / "int8.onnx"
+        onnx.save(model, str(folded))
+        quantize_static(
+            str(folded), str(out), _NoCalibration(), quant_format=QuantFormat.QDQ,
+            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True, reduce_range=True,
+            op_types_to_quantize=_QUANTISED_OPS, extra_options={"TensorQuantOverrides": overrides},
+        )
+        data = out.read_bytes()
+    quantized = onnx.load_from_string(data)
+    weights = {init.name for init in quantized.graph.initializer}
+    missing = sorted(
+        {node.input[0] for node in quantized.graph.node if node.op_type == "QuantizeLinear"} - weights - set(ranges)
+    )
+    if missing:
+        raise ValueError(f"no calibrated range for {', '.join(missing)}: the ranges do not fit this age model")
+    return data
+
+
+def prepared_int8_age(store: ModelStore) -> Path | bytes:
+    """The quantised age model from the cache, built on first use (see the module docstring)."""
+    return store.prepared(MODEL_FILE, PREPARED_TAG, build_int8_age)
