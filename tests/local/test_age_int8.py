@@ -130,3 +130,17 @@ def test_the_prepared_model_runs_without_onnx(models: ModelStore) -> None:
     done = subprocess.run([sys.executable, "-c", code, str(PHOTOS[0])], capture_output=True, text=True, cwd=root,
                           timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr
+
+
+def test_the_int8_model_also_runs_from_bytes(models: ModelStore, both: tuple[LocalEngine, LocalEngine]) -> None:
+    """A cache that cannot be written gets the model as bytes (``ModelStore.prepared``): it runs the same."""
+    from facekit.local.age_gender import AgeGender
+    from facekit.local.align import warp_chips
+
+    int8, _ = both
+    rgb = _rgb(PHOTOS[4])
+    detections = int8.detector.detect(rgb)
+    chips = warp_chips(rgb, detections.landmarks, 64)
+    from_bytes = AgeGender(build_int8_age(models.path(MODEL_FILE)), None).age(chips)
+    (face,) = int8.detect(rgb, attributes=frozenset({"age"}))
+    assert from_bytes.shape == (1,) and abs(float(from_bytes[0]) - float(face.age or 0)) < 1e-3
