@@ -488,7 +488,9 @@ class Payload:
     Attributes:
         kind: ``bytes``, ``url``, ``s3`` or ``pixels``.
         data: Encoded image for ``bytes``.
-        image: Decoded RGB image for ``pixels``.
+        image: Decoded RGB image for ``pixels`` (None when ``pixels`` holds them).
+        pixels: Decoded upright RGB pixels for ``pixels``, an (H, W, 3) uint8 numpy array,
+            when the JPEG was decoded straight to numpy (:mod:`facekit._jpeg_decode`).
         url: For ``url``.
         s3: For ``s3``.
         format: Format of ``data`` (``JPEG``...), or the kind for url/s3.
@@ -502,6 +504,7 @@ class Payload:
     kind: str
     data: bytes | None = None
     image: Image.Image | None = None
+    pixels: Any = None
     url: str | None = None
     s3: S3Location | None = None
     format: str | None = None
@@ -631,6 +634,19 @@ def _pixels_at_least(source: SourceImage, target: tuple[int, int], size: tuple[i
     twice the target or more (formats without scaled decoding), one integer box reduction;
     the exact resize is left to the backend. ``size`` is the upright image's size.
     """
+    pixels = _jpeg_pixels_at_least(source, target)
+    if pixels is not None:
+        height, width = pixels.shape[:2]
+        return Payload(
+            kind="pixels",
+            pixels=pixels,
+            format="RGB",
+            width=width,
+            height=height,
+            scale_x=width / size[0],
+            scale_y=height / size[1],
+            reencoded=False,
+        )
     image = to_rgb(source.upright_at_least(*target))
     k = min(image.width // max(1, target[0]), image.height // max(1, target[1]))
     if k >= 2:
@@ -645,6 +661,25 @@ def _pixels_at_least(source: SourceImage, target: tuple[int, int], size: tuple[i
         scale_y=image.height / size[1],
         reencoded=False,
     )
+
+
+def _jpeg_pixels_at_least(source: SourceImage, target: tuple[int, int]) -> Any:
+    """A JPEG's upright pixels decoded by :mod:`facekit._jpeg_decode` at the smallest M/8 scale
+    that covers ``target`` (and box-reduced when even 1/8 is twice the target or more); None
+    for anything Pillow decodes (other formats, inputs already decoded, unusual JPEGs)."""
+    if source.format != "JPEG" or source.data is None or source._upright is not None:
+        return None
+    from facekit._jpeg_decode import decode_jpeg_at_least
+
+    pixels = decode_jpeg_at_least(source.data, target[0], target[1], source.exif_orientation)
+    if pixels is None:
+        return None
+    k = min(pixels.shape[1] // max(1, target[0]), pixels.shape[0] // max(1, target[1]))
+    if k >= 2:  # a huge photo: 1/8 is still at least twice the target
+        import numpy as np
+
+        pixels = np.asarray(Image.fromarray(pixels).reduce(k))
+    return pixels
 
 
 def _bytes_in_limits(data: bytes | None, spec: InputSpec) -> bool:

@@ -13,7 +13,9 @@ PNG to a temporary folder. For each file, interleaved round by round:
   engine's floor).
 
 * decode: the file read, opened and decoded exactly as facekit decodes it for this call (the
-  scaled decode and reduction of ``prepare_payload``), nothing else.
+  scaled decode and reduction of ``prepare_payload``) into the numpy array the engine takes,
+  nothing else. JPEG goes through simplejpeg (any M/8 scale, straight to numpy) when it is
+  installed; ``--pillow-only`` measures Pillow's decoder instead (1/2, 1/4, 1/8 and a copy).
 
 Prints the medians, the ratio call/run per round (median and range), the decode time, the
 floor ``(decode + run) / run`` (the ratio a pipeline that did nothing but decode and run the
@@ -24,16 +26,25 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
 from facekit import FaceClient
 from facekit._image import open_image, prepare_payload
+
+
+def pixels_of(payload: Any) -> np.ndarray:
+    """The payload's pixels as the engine takes them (a numpy array)."""
+    if payload.pixels is not None:
+        return payload.pixels  # type: ignore[no-any-return]
+    return np.asarray(payload.image, dtype=np.uint8)
 
 
 def median_ms(fn: Callable[[], object], runs: int) -> float:
@@ -52,7 +63,10 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--sides", default="512,1024,2048,3072,4352")
+    ap.add_argument("--pillow-only", action="store_true", help="decode every JPEG with Pillow (as without simplejpeg)")
     args = ap.parse_args()
+    if args.pillow_only:
+        sys.modules["simplejpeg"] = None  # type: ignore[assignment]
     big = Image.open(Path(args.eval_dir) / "smoke" / "very_large_4352x2903.jpg").convert("RGB")
     client = FaceClient("local")
     backend = client.backend
@@ -76,11 +90,11 @@ def main() -> None:
         spec = backend.input_spec_for(request)
         for label, path in files:
             payload = prepare_payload(open_image(str(path)), spec, backend="local")
-            rgb = np.asarray(payload.image, dtype=np.uint8)
+            rgb = pixels_of(payload)
             feed = detector.preprocess(rgb)[0]
 
             def decode_only(path: Path = path) -> object:  # the file read and decoded as facekit decodes it
-                return prepare_payload(open_image(str(path)), spec, backend="local").image
+                return pixels_of(prepare_payload(open_image(str(path)), spec, backend="local"))
 
             calls, runs, decodes, ratios, floors = [], [], [], [], []
             for _ in range(args.rounds):

@@ -402,9 +402,12 @@ class LocalBackend(Backend):
 
         images = []
         for payload in payloads:
-            if payload.image is None:
+            if payload.pixels is not None:
+                images.append(payload.pixels)
+            elif payload.image is not None:
+                images.append(np.asarray(payload.image, dtype=np.uint8))
+            else:
                 raise InvalidImageError("the local engine needs decoded pixels")
-            images.append(np.asarray(payload.image, dtype=np.uint8))
         opts = check_local_options(request.options)
         min_size = opts["min_face_size"]
         try:
