@@ -24,6 +24,7 @@ models fetch`` does it); afterwards the engine loads the cached file and imports
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -135,25 +136,75 @@ def build_int8_age(source: Path, ranges: dict[str, tuple[float, float]] | None =
 
     model = fold_affine_layers(onnx.load(str(source)))
     overrides = {name: [{"rmin": np.float32(low), "rmax": np.float32(high)}] for name, (low, high) in ranges.items()}
-    with tempfile.TemporaryDirectory(prefix="facekit-int8-") as tmp:
-        folded, out = Path(tmp) / "folded.onnx", Path(tmp) / "int8.onnx"
-        onnx.save(model, str(folded))
-        quantize_static(
-            str(folded), str(out), _NoCalibration(), quant_format=QuantFormat.QDQ,
-            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True, reduce_range=True,
-            op_types_to_quantize=_QUANTISED_OPS, extra_options={"TensorQuantOverrides": overrides},
-        )
-        data = out.read_bytes()
-    quantized = onnx.load_from_string(data)
-    weights = {init.name for init in quantized.graph.initializer}
-    missing = sorted(
-        {node.input[0] for node in quantized.graph.node if node.op_type == "QuantizeLinear"} - weights - set(ranges)
-    )
-    if missing:
-        raise ValueError(f"no calibrated range for {', '.join(missing)}: the ranges do not fit this age model")
+    quiet = _DropQuantiserAdvice()
+    logging.getLogger().addFilter(quiet)  # its "consider pre-processing" lines, on the root logger
+    try:
+        with tempfile.TemporaryDirectory(prefix="facekit-int8-") as tmp:
+            folded, out = Path(tmp) / "folded.onnx", Path(tmp) / "int8.onnx"
+            onnx.save(model, str(folded))
+            quantize_static(
+                str(folded), str(out), _NoCalibration(), quant_format=QuantFormat.QDQ,
+                activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True, reduce_range=True,
+                op_types_to_quantize=_QUANTISED_OPS, extra_options={"TensorQuantOverrides": overrides},
+            )
+            data = out.read_bytes()
+    finally:
+        logging.getLogger().removeFilter(quiet)
+    _check_ranges_used(onnx.load_from_string(data), ranges)
     return data
 
 
+def _check_ranges_used(quantized: Any, ranges: dict[str, tuple[float, float]]) -> None:
+    """Every quantised activation has a calibrated range, and its scale is that range's.
+
+    A quantiser that ignored the overrides (an onnxruntime that does not know them) would
+    have used the one all-zero calibration input: wrong ages, silently. This refuses it.
+
+    Raises:
+        ValueError: A tensor without a range, or a scale that is not its range's.
+    """
+    from onnx import numpy_helper
+
+    inits = {init.name: init for init in quantized.graph.initializer}
+    activations = [node for node in quantized.graph.node if node.op_type == "QuantizeLinear" and node.input[0] not in inits]
+    missing = sorted({node.input[0] for node in activations} - set(ranges))
+    if missing:
+        raise ValueError(f"no calibrated range for {', '.join(missing)}: the ranges do not fit this age model")
+    # uint8 scales of the calibrated ranges (each widened to hold 0); pooling, padding and
+    # activation outputs share their input's scale, so a scale must be one of these
+    expected = [(max(high, 0.0) - min(low, 0.0)) / 255.0 for low, high in ranges.values()]
+    for node in activations:
+        scale = float(numpy_helper.to_array(inits[node.input[1]]).reshape(-1)[0])
+        if not any(abs(scale - e) <= 1e-4 * e for e in expected):
+            raise ValueError(
+                f"the quantiser did not use the calibrated ranges (scale {scale:.6g} for {node.input[0]}): "
+                "this onnxruntime ignores TensorQuantOverrides"
+            )
+
+
+class _DropQuantiserAdvice(logging.Filter):
+    """Drops onnxruntime.quantization's advice to pre-process the model (the folding is ours)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Please consider")
+
+
 def prepared_int8_age(store: ModelStore) -> Path | bytes:
-    """The quantised age model from the cache, built on first use (see the module docstring)."""
-    return store.prepared(MODEL_FILE, PREPARED_TAG, build_int8_age)
+    """The quantised age model from the cache, built on first use (see the module docstring).
+
+    Raises:
+        ModelNotAvailableError: The float source is missing, or the quantised model could not
+            be built (the message says how to use the float network instead).
+    """
+    from facekit._errors import ModelNotAvailableError
+
+    try:
+        return store.prepared(MODEL_FILE, PREPARED_TAG, build_int8_age)
+    except ModelNotAvailableError:
+        raise
+    except Exception as exc:  # the seam: onnx, onnxruntime.quantization, the checks above
+        raise ModelNotAvailableError(
+            f"the int8 age model could not be prepared from {MODEL_FILE} ({type(exc).__name__}: {exc}); "
+            "use the float network with age_precision='float32' (or FACEKIT_LOCAL_AGE_PRECISION=float32), "
+            "or upgrade onnx and onnxruntime"
+        ) from exc

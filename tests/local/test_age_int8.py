@@ -144,3 +144,42 @@ def test_the_int8_model_also_runs_from_bytes(models: ModelStore, both: tuple[Loc
     from_bytes = AgeGender(build_int8_age(models.path(MODEL_FILE)), None).age(chips)
     (face,) = int8.detect(rgb, attributes=frozenset({"age"}))
     assert from_bytes.shape == (1,) and abs(float(from_bytes[0]) - float(face.age or 0)) < 1e-3
+
+
+def test_a_quantiser_that_ignored_the_ranges_is_refused(models: ModelStore) -> None:
+    """Scales that are not those of the calibrated ranges (as from an all-zero calibration) are refused."""
+    from facekit.local._age_int8_ranges import RANGES
+    from facekit.local.age_int8 import _check_ranges_used
+
+    built = onnx.load_from_string(build_int8_age(models.path(MODEL_FILE)))
+    _check_ranges_used(built, RANGES)  # the ranges it was built with: accepted
+    with pytest.raises(ValueError, match="did not use the calibrated ranges"):
+        _check_ranges_used(built, {name: (low * 2, high * 2) for name, (low, high) in RANGES.items()})
+
+
+def test_a_failed_build_says_how_to_use_the_float_network(
+    models: ModelStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    import facekit.local.age_int8 as age_int8
+    from facekit import ModelNotAvailableError
+
+    monkeypatch.delenv("FACEKIT_MODEL_DIR", raising=False)
+    (tmp_path / "src").mkdir()
+    for name in (MODEL_FILE, "centerface.onnx"):
+        shutil.copy(models.path(name), tmp_path / "src" / name)
+    store = ModelStore(tmp_path / "src", cache_dir=tmp_path / "cache", allow_fetch=False)
+
+    def broken(source: Path) -> bytes:
+        raise ValueError("the quantiser did not use the calibrated ranges")
+
+    monkeypatch.setattr(age_int8, "build_int8_age", broken)
+    with pytest.raises(ModelNotAvailableError, match="age_precision='float32'"):
+        age_int8.prepared_int8_age(store)
+    engine = LocalEngine(store=store)
+    rgb = _rgb(PHOTOS[0])
+    with pytest.raises(ModelNotAvailableError, match="FACEKIT_LOCAL_AGE_PRECISION=float32"):
+        engine.detect(rgb, attributes=frozenset({"age"}))
+    (face,) = LocalEngine(store=store, age_precision="float32").detect(rgb, attributes=frozenset({"age"}))
+    assert face.age is not None
