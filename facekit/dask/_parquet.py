@@ -136,6 +136,7 @@ def write_partition(inputs: list[str], directory: str, task: DetectTask) -> dict
 
 
 def _remove_stale_temporaries(directory: str) -> None:
+    """Remove the temporary files of partitions whose writer died (killed worker, lost node)."""
     for name in glob.glob(os.path.join(glob.escape(directory), f".{_PREFIX}*.tmp")):
         os.remove(name)
 
@@ -212,6 +213,9 @@ def detect_to_parquet(
         if progress is not None:
             progress(0, 0, len(todo))
         _run(chunks, directory, task, retries, summary, progress, len(todo))
+        # every partition is written and no task runs any more: what is left is a worker's
+        # that died while writing (its task was rerun elsewhere)
+        _remove_stale_temporaries(directory)
     summary.seconds = time.monotonic() - start
     return summary
 

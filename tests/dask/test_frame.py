@@ -157,6 +157,19 @@ def test_parquet_resume_runs_only_what_is_missing(tmp_path: Path) -> None:
     assert not list(out.glob(".*"))
 
 
+def test_a_writer_that_died_during_the_run_leaves_no_temporary(tmp_path: Path) -> None:
+    """A worker killed while writing leaves its temporary file; the finished run removes it."""
+    out = tmp_path / "faces.parquet"
+
+    def dead_writer(done: int, failed: int, total: int) -> None:
+        if done == 1:  # after the first partition: as if another task's worker died mid-write
+            (out / ".part-0123456789abcdef.parquet.deadbeef.tmp").write_bytes(b"half a file")
+
+    summary = fd.detect_to_parquet([str(GRACE), str(ASTRONAUT)], out, "fake", handler=two_faces, partition_size=1,
+                                   progress=dead_writer)  # fmt: skip
+    assert summary.processed == 2 and not list(out.glob(".*"))
+
+
 def test_cluster_rate_limiter_pickles_and_falls_back_to_the_process() -> None:
     limiter = fd.ClusterRateLimiter(50, burst=2, name="account-a")
     copy = pickle.loads(pickle.dumps(limiter))
