@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 HEAVY = ("boto3", "botocore", "azure", "aiohttp", "httpx", "onnxruntime", "onnx", "numpy", "pandas", "matplotlib", "h5py", "supervision", "scipy", "tqdm",
-         "dask", "distributed", "pyarrow")
+         "dask", "distributed", "pyarrow", "pybase64", "simplejpeg")
 
 
 def test_import_facekit_imports_no_heavy_module() -> None:
