@@ -349,13 +349,18 @@ class SourceImage:
             return self._upright
         if self.data is None:
             raise InvalidRequestError(f"{self!r} has no pixels yet (a URL or S3 input that was not fetched)")
-        stored = (height, width) if self.exif_orientation in _SWAPPING_ORIENTATIONS else (width, height)
+        stored = self.stored_size(width, height)
         with image_errors(f"decode the {self.format} image"):
             opened = Image.open(io.BytesIO(self.data))
             if opened.format == "JPEG" and (stored[0] < opened.width or stored[1] < opened.height):
                 opened.draft("RGB", stored)
             opened.load()
             return ImageOps.exif_transpose(opened) if self.needs_rotation else opened
+
+    def stored_size(self, width: int, height: int) -> tuple[int, int]:
+        """An upright width and height in the file's stored orientation (swapped by a
+        90-degree EXIF rotation), pixels."""
+        return (height, width) if self.exif_orientation in _SWAPPING_ORIENTATIONS else (width, height)
 
     def rgb(self, *, max_side: int | None = None) -> Image.Image:
         """The upright image in RGB (grayscale expanded, alpha composited on white)."""
@@ -630,56 +635,45 @@ def prepare_payload(source: SourceImage, spec: InputSpec, *, fit: bool = True, b
 def _pixels_at_least(source: SourceImage, target: tuple[int, int], size: tuple[int, int]) -> Payload:
     """A ``pixels`` payload decoded at the smallest scale that is at least ``target``.
 
-    One scaled decode (see :meth:`SourceImage.upright_at_least`), then, when that is still
-    twice the target or more (formats without scaled decoding), one integer box reduction;
-    the exact resize is left to the backend. ``size`` is the upright image's size.
+    One scaled decode (a plain JPEG straight to numpy at any M/8, :mod:`facekit._jpeg_decode`;
+    otherwise :meth:`SourceImage.upright_at_least`), then, when that is still twice the target
+    or more (formats without scaled decoding, or a huge JPEG), one integer box reduction; the
+    exact resize is left to the backend. ``size`` is the upright image's size.
     """
     pixels = _jpeg_pixels_at_least(source, target)
-    if pixels is not None:
-        height, width = pixels.shape[:2]
-        return Payload(
-            kind="pixels",
-            pixels=pixels,
-            format="RGB",
-            width=width,
-            height=height,
-            scale_x=width / size[0],
-            scale_y=height / size[1],
-            reencoded=False,
-        )
-    image = to_rgb(source.upright_at_least(*target))
-    k = min(image.width // max(1, target[0]), image.height // max(1, target[1]))
-    if k >= 2:
+    image = to_rgb(source.upright_at_least(*target)) if pixels is None else None
+    width, height = image.size if image is not None else (pixels.shape[1], pixels.shape[0])
+    k = min(width // max(1, target[0]), height // max(1, target[1]))
+    if k >= 2 and image is not None:
         image = image.reduce(k)
+        width, height = image.size
+    elif k >= 2:  # a huge JPEG: even 1/8 is twice the target
+        import numpy as np
+
+        pixels = np.asarray(Image.fromarray(pixels).reduce(k))
+        height, width = pixels.shape[:2]
     return Payload(
         kind="pixels",
         image=image,
+        pixels=pixels,
         format="RGB",
-        width=image.width,
-        height=image.height,
-        scale_x=image.width / size[0],
-        scale_y=image.height / size[1],
+        width=width,
+        height=height,
+        scale_x=width / size[0],
+        scale_y=height / size[1],
         reencoded=False,
     )
 
 
 def _jpeg_pixels_at_least(source: SourceImage, target: tuple[int, int]) -> Any:
-    """A JPEG's upright pixels decoded by :mod:`facekit._jpeg_decode` at the smallest M/8 scale
-    that covers ``target`` (and box-reduced when even 1/8 is twice the target or more); None
-    for anything Pillow decodes (other formats, inputs already decoded, unusual JPEGs)."""
+    """A JPEG's upright pixels as a numpy array, decoded by :mod:`facekit._jpeg_decode` at the
+    smallest M/8 scale that covers ``target``; None for anything Pillow decodes (other formats,
+    inputs already decoded, unusual JPEGs)."""
     if source.format != "JPEG" or source.data is None or source._upright is not None:
         return None
     from facekit._jpeg_decode import decode_jpeg_at_least
 
-    pixels = decode_jpeg_at_least(source.data, target[0], target[1], source.exif_orientation)
-    if pixels is None:
-        return None
-    k = min(pixels.shape[1] // max(1, target[0]), pixels.shape[0] // max(1, target[1]))
-    if k >= 2:  # a huge photo: 1/8 is still at least twice the target
-        import numpy as np
-
-        pixels = np.asarray(Image.fromarray(pixels).reduce(k))
-    return pixels
+    return decode_jpeg_at_least(source.data, source.stored_size(*target), source.exif_orientation)
 
 
 def _bytes_in_limits(data: bytes | None, spec: InputSpec) -> bool:

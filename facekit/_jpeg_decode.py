@@ -24,20 +24,18 @@ __all__ = ["decode_jpeg_at_least", "upright_array"]
 
 #: Colour spaces decoded here (simplejpeg's names); CMYK and YCCK go to Pillow.
 _PLAIN_COLOURSPACES = frozenset({"YCbCr", "Gray"})
-#: EXIF orientations whose upright image has the stored image's sides swapped.
-_SWAPPING = frozenset({5, 6, 7, 8})
 
 
 def decode_jpeg_at_least(
-    data: bytes, width: int, height: int, orientation: int | None
+    data: bytes, stored_target: tuple[int, int], orientation: int | None
 ) -> npt.NDArray[np.uint8] | None:
-    """The upright RGB pixels at the smallest M/8 scale whose sides are at least the target.
+    """The upright RGB pixels at the smallest M/8 scale whose sides cover the target.
 
     Args:
         data: The JPEG file's bytes.
-        width: Smallest width wanted, pixels of the upright image.
-        height: Smallest height wanted, pixels of the upright image.
-        orientation: The file's EXIF orientation (1-8; None when absent).
+        stored_target: Smallest width and height wanted, pixels, in the file's stored
+            orientation (:meth:`facekit._image.SourceImage.stored_size`).
+        orientation: The file's EXIF orientation (1-8; None when absent), applied after decoding.
 
     Returns:
         An (H, W, 3) uint8 array, EXIF orientation applied; or None when this file is for
@@ -53,7 +51,7 @@ def decode_jpeg_at_least(
         return None
     if colourspace not in _PLAIN_COLOURSPACES:
         return None
-    want_w, want_h = (height, width) if orientation in _SWAPPING else (width, height)
+    want_w, want_h = stored_target
     scaled = want_w < stored_w or want_h < stored_h
     try:
         pixels = simplejpeg.decode_jpeg(

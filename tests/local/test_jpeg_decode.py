@@ -11,6 +11,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from facekit import FaceClient, InvalidImageError
+from facekit._image import open_image
 from facekit._jpeg_decode import decode_jpeg_at_least, upright_array
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,7 +37,7 @@ def test_the_pixels_are_pillows_at_the_scales_both_have(path: Path, divisor: int
     data = path.read_bytes()
     with Image.open(path) as im:
         width, height = im.width // divisor, im.height // divisor
-    ours = decode_jpeg_at_least(data, width, height, None)
+    ours = decode_jpeg_at_least(data, (width, height), None)
     assert ours is not None and ours.dtype == np.uint8 and ours.flags.c_contiguous
     np.testing.assert_array_equal(ours, _pillow(data, width, height))
 
@@ -44,7 +45,7 @@ def test_the_pixels_are_pillows_at_the_scales_both_have(path: Path, divisor: int
 def test_any_eighth_is_used_not_only_halves() -> None:
     with Image.open(PHOTOS[0]) as im:  # 512x600
         data = im.resize((1024, 1200)).tobytes("jpeg", "RGB", 90)
-    pixels = decode_jpeg_at_least(data, 640, 750, None)
+    pixels = decode_jpeg_at_least(data, (640, 750), None)
     assert pixels is not None and pixels.shape == (750, 640, 3)  # 5/8, where Pillow decodes 1024x1200
 
 
@@ -60,10 +61,11 @@ def test_every_exif_orientation_is_applied_like_pillow(orientation: int) -> None
     with Image.open(io.BytesIO(data)) as im:
         want = np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
     up_w, up_h = want.shape[1], want.shape[0]
-    ours = decode_jpeg_at_least(data, up_w, up_h, orientation)
+    source = open_image(data)  # the target goes in the stored orientation, as facekit passes it
+    ours = decode_jpeg_at_least(data, source.stored_size(up_w, up_h), orientation)
     assert ours is not None and ours.shape == want.shape
     np.testing.assert_array_equal(ours, want)
-    half = decode_jpeg_at_least(data, up_w // 2, up_h // 2, orientation)  # the target is upright
+    half = decode_jpeg_at_least(data, source.stored_size(up_w // 2, up_h // 2), orientation)
     assert half is not None and half.shape == (up_h // 2, up_w // 2, 3)
 
 
@@ -77,14 +79,14 @@ def test_unusual_or_damaged_files_are_left_to_pillow() -> None:
     with Image.open(PHOTOS[0]) as im:
         cmyk = io.BytesIO()
         im.convert("CMYK").save(cmyk, "JPEG")
-    assert decode_jpeg_at_least(cmyk.getvalue(), 100, 100, None) is None
-    assert decode_jpeg_at_least(data[: len(data) // 2], 100, 100, None) is None  # truncated
-    assert decode_jpeg_at_least(b"\xff\xd8\xff not a jpeg", 100, 100, None) is None
+    assert decode_jpeg_at_least(cmyk.getvalue(), (100, 100), None) is None
+    assert decode_jpeg_at_least(data[: len(data) // 2], (100, 100), None) is None  # truncated
+    assert decode_jpeg_at_least(b"\xff\xd8\xff not a jpeg", (100, 100), None) is None
 
 
 def test_without_simplejpeg_pillow_decodes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "simplejpeg", None)
-    assert decode_jpeg_at_least(PHOTOS[0].read_bytes(), 100, 100, None) is None
+    assert decode_jpeg_at_least(PHOTOS[0].read_bytes(), (100, 100), None) is None
 
 
 def test_detection_is_the_same_through_either_decoder(models: object, monkeypatch: pytest.MonkeyPatch) -> None:
