@@ -31,20 +31,12 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 from PIL import Image
 
 from facekit import FaceClient
 from facekit._image import open_image, prepare_payload
-
-
-def pixels_of(payload: Any) -> np.ndarray:
-    """The payload's pixels as the engine takes them (a numpy array)."""
-    if payload.pixels is not None:
-        return payload.pixels  # type: ignore[no-any-return]
-    return np.asarray(payload.image, dtype=np.uint8)
+from facekit.backends.local import pixels_of
 
 
 def median_ms(fn: Callable[[], object], runs: int) -> float:

@@ -45,6 +45,7 @@ __all__ = [
     "LocalBackend",
     "check_local_options",
     "local_face_to_face",
+    "pixels_of",
 ]
 
 #: Attributes the local engine computes (canonical names).
@@ -212,6 +213,22 @@ def _embedding(vector: Sequence[float]) -> FaceEmbedding:
     from facekit.local.embedding import DEFAULT_THRESHOLD, EMBEDDING_MODEL
 
     return FaceEmbedding(model=EMBEDDING_MODEL, vector=tuple(float(v) for v in vector), threshold=DEFAULT_THRESHOLD)
+
+
+def pixels_of(payload: Payload) -> Any:
+    """A ``pixels`` payload's upright RGB pixels as the engine takes them: an (H, W, 3) uint8
+    numpy array (decoded straight to numpy, or read out of the decoded image).
+
+    Raises:
+        InvalidImageError: The payload holds no decoded pixels.
+    """
+    import numpy as np
+
+    if payload.pixels is not None:
+        return payload.pixels
+    if payload.image is None:
+        raise InvalidImageError("the local engine needs decoded pixels")
+    return np.asarray(payload.image, dtype=np.uint8)
 
 
 class LocalBackend(Backend):
@@ -396,18 +413,9 @@ class LocalBackend(Backend):
         batches run at the same time from other threads (``detect_many`` with
         :attr:`batch_workers` above 1), so detection uses the engine's one-thread session.
         """
-        import numpy as np
-
         from facekit.local.store import ModelNotAvailable
 
-        images = []
-        for payload in payloads:
-            if payload.pixels is not None:
-                images.append(payload.pixels)
-            elif payload.image is not None:
-                images.append(np.asarray(payload.image, dtype=np.uint8))
-            else:
-                raise InvalidImageError("the local engine needs decoded pixels")
+        images = [pixels_of(payload) for payload in payloads]
         opts = check_local_options(request.options)
         min_size = opts["min_face_size"]
         try:
