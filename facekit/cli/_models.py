@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+if TYPE_CHECKING:
+    from facekit.local.store import ModelStore
 
 def register(sub: Any) -> None:
     """Add the ``models`` subcommand."""
@@ -76,30 +80,12 @@ def run(args: argparse.Namespace) -> int:
             raise ModelNotAvailableError(str(exc)) from exc
         for path in paths:
             print(path)
-        if any(path.name == "centerface.onnx" for path in paths):
-            from facekit.local.centerface import prepared_centerface
-
-            prepared = prepared_centerface(store)  # the edited detector graph, once, into the cache
-            if not isinstance(prepared, bytes):
-                print(prepared)
-        if any(path.name == "age-v1.onnx" for path in paths):
-            from facekit.local.age_int8 import prepared_int8_age
-
-            int8_age = prepared_int8_age(store)  # the age network quantised, once, into the cache
-            if not isinstance(int8_age, bytes):
-                print(int8_age)
-        if any(path.name == "dlib_face_recognition_resnet_model_v1.dat" for path in paths):
-            from facekit.local.embedding import prepared_embedding_model
-
-            converted = prepared_embedding_model(store)  # dlib's recogniser as ONNX, once, into the cache
-            if not isinstance(converted, bytes):
-                print(converted)
-        if any(path.name == "face_landmark.tflite" for path in paths):
-            from facekit.local.mesh import prepared_mesh_model
-
-            mesh = prepared_mesh_model(store)  # MediaPipe's face mesh as ONNX, once, into the cache
-            if not isinstance(mesh, bytes):
-                print(mesh)
+        fetched = {path.name for path in paths}
+        for name, prepare in _preparers().items():
+            if name in fetched:  # derive it once, into the cache, now rather than at first use
+                prepared = prepare(store)
+                if not isinstance(prepared, bytes):
+                    print(prepared)
         return 0
     failed = 0
     for name, path, ok in store.verify():
@@ -107,3 +93,19 @@ def run(args: argparse.Namespace) -> int:
         failed += 0 if ok else 1
         print(f"{name:22} {status:28} {path or ''}")
     return 1 if failed else 0
+
+
+def _preparers() -> dict[str, Callable[[ModelStore], Path | bytes]]:
+    """What each pinned file is prepared into: the edited detector graph, the age network in
+    int8, dlib's recogniser and MediaPipe's face mesh as ONNX."""
+    from facekit.local.age_int8 import prepared_int8_age
+    from facekit.local.centerface import prepared_centerface
+    from facekit.local.embedding import prepared_embedding_model
+    from facekit.local.mesh import prepared_mesh_model
+
+    return {
+        "centerface.onnx": prepared_centerface,
+        "age-v1.onnx": prepared_int8_age,
+        "dlib_face_recognition_resnet_model_v1.dat": prepared_embedding_model,
+        "face_landmark.tflite": prepared_mesh_model,
+    }
