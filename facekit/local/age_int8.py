@@ -24,8 +24,6 @@ models fetch`` does it); afterwards the engine loads the cached file and imports
 
 from __future__ import annotations
 
-import logging
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -118,75 +116,17 @@ def build_int8_age(source: Path, ranges: dict[str, tuple[float, float]] | None =
     """
     import numpy as np
     import onnx
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    from facekit.local._int8 import quantize_with_ranges
 
     if ranges is None:
         from facekit.local._age_int8_ranges import RANGES
 
         ranges = RANGES
-
-    class _NoCalibration(CalibrationDataReader):  # type: ignore[misc]
-        """One input for the calibrator's pass: every range it finds is overridden below."""
-
-        def __init__(self) -> None:
-            self._items = iter([{"images": np.zeros((1, 3, 64, 64), np.float32)}])
-
-        def get_next(self) -> dict[str, Any] | None:
-            return next(self._items, None)
-
-    model = fold_affine_layers(onnx.load(str(source)))
-    overrides = {name: [{"rmin": np.float32(low), "rmax": np.float32(high)}] for name, (low, high) in ranges.items()}
-    quiet = _DropQuantiserAdvice()
-    logging.getLogger().addFilter(quiet)  # its "consider pre-processing" lines, on the root logger
-    try:
-        with tempfile.TemporaryDirectory(prefix="facekit-int8-") as tmp:
-            folded, out = Path(tmp) / "folded.onnx", Path(tmp) / "int8.onnx"
-            onnx.save(model, str(folded))
-            quantize_static(
-                str(folded), str(out), _NoCalibration(), quant_format=QuantFormat.QDQ,
-                activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True, reduce_range=True,
-                op_types_to_quantize=_QUANTISED_OPS, extra_options={"TensorQuantOverrides": overrides},
-            )
-            data = out.read_bytes()
-    finally:
-        logging.getLogger().removeFilter(quiet)
-    _check_ranges_used(onnx.load_from_string(data), ranges)
-    return data
-
-
-def _check_ranges_used(quantized: Any, ranges: dict[str, tuple[float, float]]) -> None:
-    """Every quantised activation has a calibrated range, and its scale is that range's.
-
-    A quantiser that ignored the overrides (an onnxruntime that does not know them) would
-    have used the one all-zero calibration input: wrong ages, silently. This refuses it.
-
-    Raises:
-        ValueError: A tensor without a range, or a scale that is not its range's.
-    """
-    from onnx import numpy_helper
-
-    inits = {init.name: init for init in quantized.graph.initializer}
-    activations = [node for node in quantized.graph.node if node.op_type == "QuantizeLinear" and node.input[0] not in inits]
-    missing = sorted({node.input[0] for node in activations} - set(ranges))
-    if missing:
-        raise ValueError(f"no calibrated range for {', '.join(missing)}: the ranges do not fit this age model")
-    # uint8 scales of the calibrated ranges (each widened to hold 0); pooling, padding and
-    # activation outputs share their input's scale, so a scale must be one of these
-    expected = [(max(high, 0.0) - min(low, 0.0)) / 255.0 for low, high in ranges.values()]
-    for node in activations:
-        scale = float(numpy_helper.to_array(inits[node.input[1]]).reshape(-1)[0])
-        if not any(abs(scale - e) <= 1e-4 * e for e in expected):
-            raise ValueError(
-                f"the quantiser did not use the calibrated ranges (scale {scale:.6g} for {node.input[0]}): "
-                "this onnxruntime ignores TensorQuantOverrides"
-            )
-
-
-class _DropQuantiserAdvice(logging.Filter):
-    """Drops onnxruntime.quantization's advice to pre-process the model (the folding is ours)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith("Please consider")
+    return quantize_with_ranges(
+        fold_affine_layers(onnx.load(str(source))), ranges, ops=_QUANTISED_OPS,
+        blank_feed={"images": np.zeros((1, 3, 64, 64), np.float32)}, what="age model",
+    )  # fmt: skip
 
 
 def prepared_int8_age(store: ModelStore) -> Path | bytes:

@@ -149,12 +149,14 @@ def test_the_int8_model_also_runs_from_bytes(models: ModelStore, both: tuple[Loc
 def test_a_quantiser_that_ignored_the_ranges_is_refused(models: ModelStore) -> None:
     """Scales that are not those of the calibrated ranges (as from an all-zero calibration) are refused."""
     from facekit.local._age_int8_ranges import RANGES
-    from facekit.local.age_int8 import _check_ranges_used
+    from facekit.local._int8 import check_ranges_used
 
     built = onnx.load_from_string(build_int8_age(models.path(MODEL_FILE)))
-    _check_ranges_used(built, RANGES)  # the ranges it was built with: accepted
+    check_ranges_used(built, RANGES, what="age model")  # the ranges it was built with: accepted
     with pytest.raises(ValueError, match="did not use the calibrated ranges"):
-        _check_ranges_used(built, {name: (low * 2, high * 2) for name, (low, high) in RANGES.items()})
+        check_ranges_used(built, {name: (low * 2, high * 2) for name, (low, high) in RANGES.items()}, what="age model")
+    with pytest.raises(ValueError, match="no calibrated range for .*: the ranges do not fit this age model"):
+        check_ranges_used(built, dict(list(RANGES.items())[1:]), what="age model")
 
 
 def test_a_failed_build_says_how_to_use_the_float_network(
