@@ -14,7 +14,11 @@ runs on the all-core session instead and would build a second session):
   once (2 on a machine with 2 or more cores), each decoded and detected in its own thread on
   a one-thread onnxruntime session;
 * many1: the same with ``batch_workers=1`` (one session on every core, the next chunk only
-  decoded while the current one runs: the strategy before 2 workers).
+  decoded while the current one runs: the strategy before 2 workers);
+* loop1: the loop on a one-thread session. Its figure times the number of cores is the most
+  any scheme can reach with the same work per image (every core busy all the time, nothing
+  lost to sharing): with ``loop1`` in ``--modes`` the ceiling ``cores x loop1 / loop`` is
+  printed beside the measured ratios.
 
 Prints images/s per run, the medians, the ratio many/loop per round (and its range), and
 each process's peak resident memory (``ru_maxrss``).
@@ -36,6 +40,9 @@ mode, threads, paths = sys.argv[1], sys.argv[2], sys.argv[3:]
 kw = {} if threads == "default" else {"intra_op_threads": int(threads)}
 if mode == "many1":
     kw["batch_workers"] = 1
+if mode == "loop1":
+    kw["intra_op_threads"] = 1
+    mode = "loop"
 client = FaceClient("local", **kw)
 if mode == "loop":
     for p in paths[:4]:
@@ -78,7 +85,7 @@ def main() -> None:
     ap.add_argument("--inputs", type=int, default=100)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", default="default", help="onnxruntime intra-op threads (default: its own)")
-    ap.add_argument("--modes", default="loop,many,many1", help="comma-separated; loop first")
+    ap.add_argument("--modes", default="loop,many,many1,loop1", help="comma-separated; loop first")
     args = ap.parse_args()
     distinct = photos(Path(args.eval_dir))
     paths = [distinct[i % len(distinct)] for i in range(args.inputs)]
@@ -107,6 +114,15 @@ def main() -> None:
                 f"(range {min(ratios):.2f}-{max(ratios):.2f})"
             )
         print(text)
+    if "loop1" in runs and modes[0] == "loop":
+        import os
+
+        cores = os.cpu_count() or 1
+        ceilings = [cores * one["ips"] / b["ips"] for one, b in zip(runs["loop1"], base, strict=True)]
+        print(
+            f"ceiling for any scheme on {cores} cores, {cores} x loop1 / loop: median {statistics.median(ceilings):.2f} "
+            f"(range {min(ceilings):.2f}-{max(ceilings):.2f})"
+        )
 
 
 if __name__ == "__main__":
