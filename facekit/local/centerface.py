@@ -134,12 +134,12 @@ def nms(boxes: npt.NDArray[np.float32], scores: npt.NDArray[np.float32], iou: fl
         return np.zeros(0, dtype=np.intp)
     order = np.argsort(-scores, kind="stable")
     b = boxes[order].astype(np.float64)
-    area = np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
+    area = np.maximum(b[:, 2] - b[:, 0], 0) * np.maximum(b[:, 3] - b[:, 1], 0)  # np.clip costs 5 us a call
     ix1 = np.maximum(b[:, None, 0], b[None, :, 0])
     iy1 = np.maximum(b[:, None, 1], b[None, :, 1])
     ix2 = np.minimum(b[:, None, 2], b[None, :, 2])
     iy2 = np.minimum(b[:, None, 3], b[None, :, 3])
-    inter = np.clip(ix2 - ix1, 0, None) * np.clip(iy2 - iy1, 0, None)
+    inter = np.maximum(ix2 - ix1, 0) * np.maximum(iy2 - iy1, 0)
     union = area[:, None] + area[None, :] - inter
     over = inter > iou * np.maximum(union, 1e-9)
     suppressed = np.zeros(n, dtype=bool)
@@ -309,15 +309,8 @@ class CenterFace:
         land[:, :, 0] = (lm[:, :, 1] * bw[:, None] + x1[:, None]) * sx
         land[:, :, 1] = (lm[:, :, 0] * bh[:, None] + y1[:, None]) * sy
         h, w = size
-        boxes = np.stack(
-            [
-                np.clip(x1, 0, w) * sx,
-                np.clip(y1, 0, h) * sy,
-                np.clip(x1 + bw, 0, w) * sx,
-                np.clip(y1 + bh, 0, h) * sy,
-            ],
-            axis=1,
-        ).astype(np.float32)
+        corners = np.stack([x1, y1, x1 + bw, y1 + bh], axis=1)  # clipped to the image, then scaled
+        boxes = (np.minimum(np.maximum(corners, 0), (w, h, w, h)) * (sx, sy, sx, sy)).astype(np.float32)
         keep = nms(boxes, scores, self.nms_iou)
         return Detections(boxes[keep], scores[keep], land[keep].astype(np.float32))
 
