@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["check_ranges_used", "name_nodes", "quantize_with_ranges"]
+if TYPE_CHECKING:
+    from facekit.local.store import ModelStore
+
+__all__ = ["check_ranges_used", "name_nodes", "prepared_int8", "quantize_with_ranges"]
 
 Ranges = Mapping[str, tuple[float, float]]
 
@@ -124,6 +127,37 @@ def check_ranges_used(quantized: Any, ranges: Ranges, *, what: str) -> None:
                 f"the quantiser did not use the calibrated ranges (scale {scale:.6g} for {node.input[0]}): "
                 "this onnxruntime ignores TensorQuantOverrides"
             )
+
+
+def prepared_int8(
+    store: ModelStore, source: str, tag: str, build: Callable[[Path], bytes], *, what: str, float_option: str
+) -> Path | bytes:
+    """An int8 model from the cache, built from the pinned ``source`` on first use.
+
+    Args:
+        store: The model store holding ``source``.
+        source: The pinned float file's name.
+        tag: The preparation step and its version (part of the cached file's name).
+        build: Turns the verified source's path into the quantised model's bytes.
+        what: The model's name for the message (``"age model"``).
+        float_option: The option and value that choose the float model instead, with its
+            environment variable (``"age_precision='float32' (or FACEKIT_...=float32)"``).
+
+    Raises:
+        ModelNotAvailableError: The source is missing, or the quantised model could not be built
+            (the message names ``float_option``).
+    """
+    from facekit._errors import ModelNotAvailableError
+
+    try:
+        return store.prepared(source, tag, build)
+    except ModelNotAvailableError:
+        raise
+    except Exception as exc:  # the seam: onnx, onnxruntime.quantization, the checks above
+        raise ModelNotAvailableError(
+            f"the int8 {what} could not be prepared from {source} ({type(exc).__name__}: {exc}); "
+            f"use the float one with {float_option}, or upgrade onnx and onnxruntime"
+        ) from exc
 
 
 class _DropQuantiserAdvice(logging.Filter):

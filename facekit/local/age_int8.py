@@ -136,15 +136,9 @@ def prepared_int8_age(store: ModelStore) -> Path | bytes:
         ModelNotAvailableError: The float source is missing, or the quantised model could not
             be built (the message says how to use the float network instead).
     """
-    from facekit._errors import ModelNotAvailableError
+    from facekit.local._int8 import prepared_int8
 
-    try:
-        return store.prepared(MODEL_FILE, PREPARED_TAG, build_int8_age)
-    except ModelNotAvailableError:
-        raise
-    except Exception as exc:  # the seam: onnx, onnxruntime.quantization, the checks above
-        raise ModelNotAvailableError(
-            f"the int8 age model could not be prepared from {MODEL_FILE} ({type(exc).__name__}: {exc}); "
-            "use the float network with age_precision='float32' (or FACEKIT_LOCAL_AGE_PRECISION=float32), "
-            "or upgrade onnx and onnxruntime"
-        ) from exc
+    return prepared_int8(
+        store, MODEL_FILE, PREPARED_TAG, build_int8_age, what="age model",
+        float_option="age_precision='float32' (or FACEKIT_LOCAL_AGE_PRECISION=float32)",
+    )  # fmt: skip

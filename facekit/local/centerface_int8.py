@@ -126,15 +126,9 @@ def prepared_int8_centerface(store: ModelStore) -> Path | bytes:
         ModelNotAvailableError: The pinned file is missing, or the quantised graph could not
             be built (the message says how to use the float detector instead).
     """
-    from facekit._errors import ModelNotAvailableError
+    from facekit.local._int8 import prepared_int8
 
-    try:
-        return store.prepared(MODEL_FILE, PREPARED_TAG, build_int8_centerface)
-    except ModelNotAvailableError:
-        raise
-    except Exception as exc:  # the seam: onnx, onnxruntime.quantization, the checks of _int8
-        raise ModelNotAvailableError(
-            f"the int8 detector could not be prepared from {MODEL_FILE} ({type(exc).__name__}: {exc}); "
-            "use the float detector with detector_precision='float32' (or "
-            "FACEKIT_LOCAL_DETECTOR_PRECISION=float32), or upgrade onnx and onnxruntime"
-        ) from exc
+    return prepared_int8(
+        store, MODEL_FILE, PREPARED_TAG, build_int8_centerface, what="detector",
+        float_option="detector_precision='float32' (or FACEKIT_LOCAL_DETECTOR_PRECISION=float32)",
+    )  # fmt: skip
