@@ -19,7 +19,6 @@ Usage: python benchmarks/local/calibrate_age.py [/work/shared/eval] [--write]
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import tempfile
 import time
@@ -28,8 +27,8 @@ from typing import Any
 
 import numpy as np
 import onnx
-from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod
-from onnxruntime.quantization.calibrate import create_calibrator
+from _int8_calibration import minmax_ranges
+from _int8_calibration import write_ranges as write_int8_ranges
 from PIL import Image, ImageOps
 
 import facekit.local.age_gender as age_gender
@@ -70,27 +69,10 @@ def collect_chips(root: Path) -> dict[str, np.ndarray]:
     return out
 
 
-class _Chips(CalibrationDataReader):  # type: ignore[misc]
-    def __init__(self, chips: np.ndarray) -> None:
-        both = np.concatenate([chips, chips[:, :, ::-1]])  # and their mirror images
-        self._items = iter([{"images": prepare(np.ascontiguousarray(both[i : i + 1]))} for i in range(len(both))])
-
-    def get_next(self) -> dict[str, np.ndarray] | None:
-        return next(self._items, None)
-
-
 def calibrate(folded: Path, chips: np.ndarray) -> dict[str, tuple[float, float]]:
-    """MinMax range of every activation of the folded model over ``chips``."""
-    with tempfile.TemporaryDirectory() as tmp:
-        calibrator = create_calibrator(
-            folded, [], augmented_model_path=os.path.join(tmp, "augmented.onnx"), calibrate_method=CalibrationMethod.MinMax
-        )
-        calibrator.collect_data(_Chips(chips))
-        data = calibrator.compute_data()
-    return {
-        name: (float(np.asarray(v.range_value[0]).reshape(-1)[0]), float(np.asarray(v.range_value[1]).reshape(-1)[0]))
-        for name, v in sorted(data.data.items())
-    }
+    """MinMax range of every activation of the folded model over ``chips`` and their mirror images."""
+    both = np.concatenate([chips, chips[:, :, ::-1]])
+    return minmax_ranges(folded, ({"images": prepare(np.ascontiguousarray(both[i : i + 1]))} for i in range(len(both))))
 
 
 def ages(model: str | bytes, chips: np.ndarray) -> np.ndarray:
@@ -101,21 +83,13 @@ def ages(model: str | bytes, chips: np.ndarray) -> np.ndarray:
 
 
 def write_ranges(ranges: dict[str, tuple[float, float]], faces: int) -> None:
-    lines = [
-        '"""Activation ranges of the int8 age network (written by benchmarks/local/calibrate_age.py).',
+    docstring = [
+        "Activation ranges of the int8 age network (written by benchmarks/local/calibrate_age.py).",
         "",
         f"MinMax over {faces} real faces of the evaluation photos and their mirror images, by tensor",
         "name of the folded float graph (:func:`facekit.local.age_int8.fold_affine_layers`).",
-        '"""',
-        "",
-        "from typing import Final",
-        "",
-        "RANGES: Final[dict[str, tuple[float, float]]] = {",
-        *(f'    "{name}": ({low!r}, {high!r}),' for name, (low, high) in ranges.items()),
-        "}",
-        "",
     ]
-    RANGES_MODULE.write_text("\n".join(lines))
+    write_int8_ranges(RANGES_MODULE, docstring, ranges)
 
 
 def main() -> None:

@@ -34,8 +34,8 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod
-from onnxruntime.quantization.calibrate import create_calibrator
+from _int8_calibration import minmax_ranges
+from _int8_calibration import write_ranges as write_int8_ranges
 from PIL import Image, ImageOps
 
 from facekit.local.centerface import CenterFace, Detections
@@ -61,27 +61,9 @@ def calibration_photos(eval_dir: Path) -> list[Path]:
     return found
 
 
-class _Feeds(CalibrationDataReader):  # type: ignore[misc]
-    def __init__(self, feeds: list[dict[str, np.ndarray]]) -> None:
-        self._items = iter(feeds)
-
-    def get_next(self) -> dict[str, np.ndarray] | None:
-        return next(self._items, None)
-
-
 def calibrate(graph_path: str, feeds: list[dict[str, np.ndarray]]) -> dict[str, tuple[float, float]]:
     """MinMax range of every float activation of the graph over ``feeds``."""
-    with tempfile.TemporaryDirectory() as tmp:
-        calibrator = create_calibrator(
-            graph_path, [], augmented_model_path=os.path.join(tmp, "augmented.onnx"),
-            calibrate_method=CalibrationMethod.MinMax,
-        )  # fmt: skip
-        calibrator.collect_data(_Feeds(feeds))
-        data = calibrator.compute_data()
-    ranges = {
-        name: (float(np.asarray(v.range_value[0]).reshape(-1)[0]), float(np.asarray(v.range_value[1]).reshape(-1)[0]))
-        for name, v in sorted(data.data.items())
-    }
+    ranges = minmax_ranges(graph_path, feeds)
     ranges["input.1"] = (0.0, 255.0)  # the padded image: exact in uint8 at scale 1
     return ranges
 
@@ -151,23 +133,15 @@ def agreement(pairs: list[tuple[Detections, Detections]]) -> str:
 
 
 def write_ranges(ranges: dict[str, tuple[float, float]], photos: int, feeds: int) -> None:
-    lines = [
-        '"""Activation ranges of the int8 CenterFace detector (written by benchmarks/local/calibrate_centerface.py).',
+    docstring = [
+        "Activation ranges of the int8 CenterFace detector (written by benchmarks/local/calibrate_centerface.py).",
         "",
         f"MinMax over {photos} unannotated real photos (the evaluation smoke photos and the project's test",
         f"photos) at max_side 640 and 320 and mirrored ({feeds} inputs), by tensor name of the edited",
         "float graph (:func:`facekit.local.centerface_int8.float_graph`); ``input.1`` is the padded",
         "0..255 image, exact at scale 1.",
-        '"""',
-        "",
-        "from typing import Final",
-        "",
-        "RANGES: Final[dict[str, tuple[float, float]]] = {",
-        *(f'    "{name}": ({low!r}, {high!r}),' for name, (low, high) in ranges.items()),
-        "}",
-        "",
     ]
-    RANGES_MODULE.write_text("\n".join(lines))
+    write_int8_ranges(RANGES_MODULE, docstring, ranges)
 
 
 def _time(det: CenterFace, img: np.ndarray, runs: int) -> float:
