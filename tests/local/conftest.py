@@ -22,6 +22,25 @@ DATA = Path(__file__).resolve().parent / "data"
 SHARED_DATA = Path(__file__).resolve().parent.parent / "data"
 
 
+def isolated_store(models: ModelStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *names: str) -> ModelStore:
+    """A store that holds copies of the pinned ``names`` only, caches under ``tmp_path/cache``
+    and never fetches: what a file prepared from them is built in, away from the user cache.
+
+    Args:
+        models: The verified store the copies come from.
+        tmp_path: The test's temporary directory (``src`` and ``cache`` are made in it).
+        monkeypatch: Unsets ``FACEKIT_MODEL_DIR``, so that no other directory is searched.
+        names: Pinned file names to copy.
+    """
+    import shutil
+
+    monkeypatch.delenv("FACEKIT_MODEL_DIR", raising=False)
+    (tmp_path / "src").mkdir()
+    for name in names:
+        shutil.copy(models.path(name), tmp_path / "src" / name)
+    return ModelStore(tmp_path / "src", cache_dir=tmp_path / "cache", allow_fetch=False)
+
+
 def _image(path: Path) -> npt.NDArray[np.uint8]:
     with Image.open(path) as im:
         return np.asarray(im.convert("RGB"))

@@ -15,6 +15,7 @@ from facekit import ConfigurationError, FaceClient
 from facekit.local.age_int8 import MODEL_FILE, PREPARED_TAG, build_int8_age, fold_affine_layers, prepared_int8_age
 from facekit.local.engine import LocalEngine
 from facekit.local.store import ModelStore
+from tests.local.conftest import isolated_store
 
 IDENTITY = Path(__file__).resolve().parent.parent / "data" / "identity"
 #: Six real faces (public domain: see tests/data/identity/README.md and tests/local/data/README.md).
@@ -55,12 +56,7 @@ def test_int8_ages_stay_close_to_the_float_network(both: tuple[LocalEngine, Loca
 def test_the_int8_model_is_quantised_and_prepared_once(
     models: ModelStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import shutil
-
-    monkeypatch.delenv("FACEKIT_MODEL_DIR", raising=False)
-    (tmp_path / "src").mkdir()
-    shutil.copy(models.path(MODEL_FILE), tmp_path / "src" / MODEL_FILE)
-    store = ModelStore(tmp_path / "src", cache_dir=tmp_path / "cache", allow_fetch=False)
+    store = isolated_store(models, tmp_path, monkeypatch, MODEL_FILE)
     path = prepared_int8_age(store)
     assert isinstance(path, Path) and path.parent == tmp_path / "cache" and PREPARED_TAG in path.name
     graph = onnx.load(str(path)).graph
@@ -162,16 +158,10 @@ def test_a_quantiser_that_ignored_the_ranges_is_refused(models: ModelStore) -> N
 def test_a_failed_build_says_how_to_use_the_float_network(
     models: ModelStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import shutil
-
     import facekit.local.age_int8 as age_int8
     from facekit import ModelNotAvailableError
 
-    monkeypatch.delenv("FACEKIT_MODEL_DIR", raising=False)
-    (tmp_path / "src").mkdir()
-    for name in (MODEL_FILE, "centerface.onnx"):
-        shutil.copy(models.path(name), tmp_path / "src" / name)
-    store = ModelStore(tmp_path / "src", cache_dir=tmp_path / "cache", allow_fetch=False)
+    store = isolated_store(models, tmp_path, monkeypatch, MODEL_FILE, "centerface.onnx")
 
     def broken(source: Path) -> bytes:
         raise ValueError("the quantiser did not use the calibrated ranges")

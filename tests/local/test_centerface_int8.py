@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +24,7 @@ from facekit.local.centerface_int8 import (
 )
 from facekit.local.engine import LocalEngine
 from facekit.local.store import ModelStore
+from tests.local.conftest import isolated_store
 from tests.local.test_speed_paths import four_people_128
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,10 +80,7 @@ def test_int8_finds_the_same_faces_as_the_float_detector(detectors: tuple[Center
 def test_the_int8_graph_is_quantised_and_prepared_once(
     models: ModelStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("FACEKIT_MODEL_DIR", raising=False)
-    (tmp_path / "src").mkdir()
-    shutil.copy(models.path(MODEL_FILE), tmp_path / "src" / MODEL_FILE)
-    store = ModelStore(tmp_path / "src", cache_dir=tmp_path / "cache", allow_fetch=False)
+    store = isolated_store(models, tmp_path, monkeypatch, MODEL_FILE)
     path = prepared_int8_centerface(store)
     assert isinstance(path, Path) and path.parent == tmp_path / "cache" and PREPARED_TAG in path.name
     graph = onnx.load(str(path)).graph
@@ -157,10 +154,7 @@ def test_a_failed_build_says_how_to_use_the_float_detector(
 ) -> None:
     import facekit.local.centerface_int8 as centerface_int8
 
-    monkeypatch.delenv("FACEKIT_MODEL_DIR", raising=False)
-    (tmp_path / "src").mkdir()
-    shutil.copy(models.path(MODEL_FILE), tmp_path / "src" / MODEL_FILE)
-    store = ModelStore(tmp_path / "src", cache_dir=tmp_path / "cache", allow_fetch=False)
+    store = isolated_store(models, tmp_path, monkeypatch, MODEL_FILE)
 
     def broken(source: Path) -> bytes:
         raise ValueError("the quantiser did not use the calibrated ranges")
