@@ -178,12 +178,12 @@ class LocalEngine:
         age_precision: str = "int8",
         detector_precision: str = "float32",
     ) -> None:
-        if age_precision not in AGE_PRECISIONS:
-            raise ValueError(f"age_precision must be one of {', '.join(AGE_PRECISIONS)}, got {age_precision!r}")
-        if detector_precision not in DETECTOR_PRECISIONS:
-            raise ValueError(
-                f"detector_precision must be one of {', '.join(DETECTOR_PRECISIONS)}, got {detector_precision!r}"
-            )
+        for name, value, valid in (
+            ("age_precision", age_precision, AGE_PRECISIONS),
+            ("detector_precision", detector_precision, DETECTOR_PRECISIONS),
+        ):
+            if value not in valid:
+                raise ValueError(f"{name} must be one of {', '.join(valid)}, got {value!r}")
         self.age_precision = age_precision
         self.detector_precision = detector_precision
         if batch_threads < 1:
