@@ -1,23 +1,24 @@
 """The aiohttp pieces the native async backends share: a session per event loop, bounded reads.
 
 aiohttp sessions belong to the event loop they were made in; :class:`LoopSession` makes one
-on first use (inside the loop) with the backend's connect and read timeouts and an unbounded
-connection pool (the async client bounds concurrency itself), and refuses use from another
-loop, and :meth:`LoopSession.post` is the one transport seam of the native async backends
-(deadline, bounded read, every exception mapped). :func:`read_body` reads an answer whole, refusing one larger than the call's
+per loop on first use (inside the loop, :class:`~facekit._per_loop.PerLoop`: closed when that
+loop shuts down, remade for a later loop) with the backend's connect and read timeouts and an
+unbounded connection pool (the async client bounds concurrency itself), and
+:meth:`LoopSession.post` is the one transport seam of the native async backends (deadline,
+bounded read, every exception mapped). :func:`read_body` reads an answer whole, refusing one larger than the call's
 ``max_response_bytes`` by ``Content-Length`` or while reading, before anything is parsed.
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Final
 
 from facekit._async_limits import within_deadline
 from facekit._deps import require
-from facekit._errors import ConfigurationError, FacekitError, NetworkError, ProviderError, RequestTimeoutError
+from facekit._errors import FacekitError, NetworkError, ProviderError, RequestTimeoutError
 from facekit._http import answer_too_large, redact_secrets
 from facekit._limits import current_limits
+from facekit._per_loop import PerLoop
 
 if TYPE_CHECKING:
     import aiohttp
@@ -29,7 +30,7 @@ _CHUNK: Final = 64 * 1024
 
 
 class LoopSession:
-    """An ``aiohttp.ClientSession`` made on first use, in the caller's event loop.
+    """An ``aiohttp.ClientSession`` per event loop, made on first use in the caller's loop.
 
     Args:
         connect: Seconds to open a connection.
@@ -40,27 +41,22 @@ class LoopSession:
     def __init__(self, *, connect: float, read: float, feature: str) -> None:
         self.aiohttp = require("aiohttp", extra="async", feature=feature)
         self._connect, self._read = connect, read
-        self._session: aiohttp.ClientSession | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._sessions: PerLoop[aiohttp.ClientSession] = PerLoop(self._new_session, _close_session, what="aiohttp session")
 
     def get(self) -> aiohttp.ClientSession:
-        """The session for the running loop.
+        """The session of the running loop.
 
         Raises:
-            ConfigurationError: The session was made in another event loop.
+            ConfigurationError: The client is in use on a loop running in another thread.
         """
-        loop = asyncio.get_running_loop()
-        if self._session is None or self._session.closed:
-            self._session = self.aiohttp.ClientSession(
-                connector=self.aiohttp.TCPConnector(limit=0),
-                timeout=self.aiohttp.ClientTimeout(total=None, sock_connect=self._connect, sock_read=self._read),
-            )
-            self._loop = loop
-        elif self._loop is not loop:
-            raise ConfigurationError(
-                "this AsyncFaceClient is bound to the event loop of its first call; make one client per event loop"
-            )
-        return self._session
+        return self._sessions.get()
+
+    def _new_session(self) -> aiohttp.ClientSession:
+        session: aiohttp.ClientSession = self.aiohttp.ClientSession(
+            connector=self.aiohttp.TCPConnector(limit=0),
+            timeout=self.aiohttp.ClientTimeout(total=None, sock_connect=self._connect, sock_read=self._read),
+        )
+        return session
 
     async def post(
         self,
@@ -124,9 +120,13 @@ class LoopSession:
             raise ProviderError(f"the request to {service} at {url} failed ({type(exc).__name__})", provider=provider) from exc
 
     async def close(self) -> None:
-        """Close the session and its connections."""
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
+        """Close the running loop's session and its connections."""
+        await self._sessions.close()
+
+
+async def _close_session(session: aiohttp.ClientSession) -> None:
+    if not session.closed:
+        await session.close()
 
 
 async def read_body(response: aiohttp.ClientResponse, limit: int, *, what: str, provider: str) -> bytes:

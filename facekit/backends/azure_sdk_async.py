@@ -11,7 +11,9 @@ The SDK's async transport is azure-core's ``AioHttpTransport`` (aiohttp, in the 
 extra) on a session whose answers are read bounded by the call's ``max_response_bytes``
 (:func:`bounded_transport`), or the ``async_transport`` given to the backend (then the size is
 checked once the SDK has read the answer). Each call is bounded by the call's deadline; a
-cancelled call cancels its request.
+cancelled call cancels its request. The SDK client, its transport and an async credential
+facekit made are per event loop (:class:`~facekit._per_loop.PerLoop`): closed when their loop
+shuts down, made again for a later loop.
 """
 
 from __future__ import annotations
@@ -20,13 +22,14 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from facekit._async_limits import within_deadline
 from facekit._deps import require
 from facekit._errors import ConfigurationError, RateLimitError
 from facekit._http import answer_too_large
 from facekit._limits import current_limits
+from facekit._per_loop import PerLoop
 from facekit.backends._async_base import AsyncBackend
 from facekit.backends._azure_wire import build_query
 from facekit.backends.azure_sdk import detect_call, sdk_keywords
@@ -112,29 +115,41 @@ class AsyncAzureSdkBackend(AsyncBackend):
     sync: AzureSdkBackend
 
     def __init__(self, backend: AzureSdkBackend) -> None:
-        face_aio = require("azure.ai.vision.face.aio", extra="azure-sdk", feature="AsyncFaceClient with azure-sdk")
+        self._face_aio = require("azure.ai.vision.face.aio", extra="azure-sdk", feature="AsyncFaceClient with azure-sdk")
+        if backend._async_transport is None:
+            require("aiohttp", extra="async", feature="AsyncFaceClient with azure-sdk")
+        self.sync = backend
+        async_credential(backend._sdk_credential)  # refuse a credential that cannot work before the first call
+        self._given_transport_used = False
+        self._clients: PerLoop[_LoopClient] = PerLoop(self._new_client, _close_client, what="Azure SDK client")
+
+    def _new_client(self) -> _LoopClient:
+        """The SDK client of one event loop, on a transport (and async credential) of its own."""
         from facekit.backends._azure_sdk_glue import NoClientErrorAsyncRetryPolicy
 
-        self.sync = backend
+        backend = self.sync
         options: dict[str, Any] = dict(backend._async_client_options)
         if backend._async_transport is not None:
+            if self._given_transport_used:  # azure-core cannot reopen a transport once it was closed
+                raise ConfigurationError(
+                    "the async_transport given to the azure-sdk backend served an earlier event loop and was closed "
+                    "with it; make one AsyncFaceClient per event loop, or leave async_transport out (facekit then "
+                    "makes a transport per loop)"
+                )
+            self._given_transport_used = True
             options["transport"] = backend._async_transport
         else:
-            require("aiohttp", extra="async", feature="AsyncFaceClient with azure-sdk")
             options["transport"] = bounded_transport(
                 connection_timeout=options.get("connection_timeout"), read_timeout=options.get("read_timeout")
             )
         if backend._retry_429:
             options["retry_policy"] = NoClientErrorAsyncRetryPolicy(**backend._retry_settings)
-        self._client = face_aio.FaceClient(
-            backend._endpoint,
-            async_credential(backend._sdk_credential),
-            api_version=backend._options.api_version,
-            **options,
-        )
+        credential = async_credential(backend._sdk_credential)
+        client = self._face_aio.FaceClient(backend._endpoint, credential, api_version=backend._options.api_version, **options)
+        return _LoopClient(client, credential if credential is not backend._sdk_credential else None)
 
     async def aclose(self) -> None:
-        await self._client.close()
+        await self._clients.close()
 
     def __repr__(self) -> str:
         return f"AsyncAzureSdkBackend({self.sync!r})"
@@ -142,7 +157,7 @@ class AsyncAzureSdkBackend(AsyncBackend):
     async def detect(self, payload: Payload, request: DetectRequest) -> BackendResult:
         backend = self.sync
         options = backend._options.with_overrides(request.options)
-        call = detect_call(self._client, payload, sdk_keywords(build_query(request, options)))
+        call = detect_call(self._clients.get().client, payload, sdk_keywords(build_query(request, options)))
         answer, headers = await self._call_retrying_429(call)
         return backend.detect_result(answer, headers, payload, options)
 
@@ -181,6 +196,22 @@ class AsyncAzureSdkBackend(AsyncBackend):
         headers = dict(response.headers) if response is not None else {}
         _check_size(response, current_limits().max_response_bytes, provider=backend.name)
         return answer, headers
+
+class _LoopClient(NamedTuple):
+    """The SDK client of one event loop, and the async credential facekit made for it (to close), if any."""
+
+    client: Any
+    credential: Any | None
+
+
+async def _close_client(made: _LoopClient) -> None:
+    try:
+        await made.client.close()
+    finally:
+        close = getattr(made.credential, "close", None)
+        if close is not None:
+            await close()
+
 
 def _check_size(response: Any, limit: int, *, provider: str) -> None:
     """Refuse an answer over ``limit`` bytes, once the SDK has read it (the guard for an

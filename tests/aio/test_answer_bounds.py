@@ -55,4 +55,11 @@ def test_an_async_transport_given_by_the_caller_is_used_as_is() -> None:
 
     given = AioHttpTransport()
     backend = AsyncAzureSdkBackend(AzureSdkBackend(endpoint="http://127.0.0.1:9", key=KEY, async_transport=given))
-    assert backend._client._client._pipeline._transport is given
+
+    async def transport_in_use() -> object:
+        try:
+            return backend._clients.get().client._client._pipeline._transport
+        finally:
+            await backend.aclose()
+
+    assert asyncio.run(transport_in_use()) is given
