@@ -48,21 +48,32 @@ logger = logging.getLogger("facekit.azure_sdk")
 def async_credential(credential: Any) -> Any:
     """The credential the async SDK client takes for the sync backend's ``credential``.
 
-    A key works for both; ``azure.identity``'s ``DefaultAzureCredential`` becomes its
-    ``azure.identity.aio`` twin; any credential whose ``get_token`` is a coroutine is used as is.
+    A key works for both; ``azure.identity``'s ``DefaultAzureCredential`` becomes a new
+    ``azure.identity.aio`` twin (the caller closes it); any credential whose ``get_token`` is a
+    coroutine is used as is.
+
+    Raises:
+        ConfigurationError: A sync token credential facekit cannot turn into an async one.
+    """
+    if not _needs_async_twin(credential):
+        return credential
+    identity_aio = require("azure.identity.aio", extra="azure-sdk", feature="async token authentication")
+    return identity_aio.DefaultAzureCredential()
+
+
+def _needs_async_twin(credential: Any) -> bool:
+    """Whether ``credential`` is a sync ``DefaultAzureCredential`` (to be replaced by its async
+    twin); False for a key or an async credential.
 
     Raises:
         ConfigurationError: A sync token credential facekit cannot turn into an async one.
     """
     from azure.core.credentials import AzureKeyCredential
 
-    if isinstance(credential, AzureKeyCredential):
-        return credential
-    if inspect.iscoroutinefunction(getattr(credential, "get_token", None)):
-        return credential
+    if isinstance(credential, AzureKeyCredential) or inspect.iscoroutinefunction(getattr(credential, "get_token", None)):
+        return False
     if type(credential).__name__ == "DefaultAzureCredential" and type(credential).__module__.startswith("azure.identity"):
-        identity_aio = require("azure.identity.aio", extra="azure-sdk", feature="async token authentication")
-        return identity_aio.DefaultAzureCredential()
+        return True
     raise ConfigurationError(
         f"AsyncFaceClient needs an async token credential, got {type(credential).__name__}: pass "
         "credential=azure.identity.aio.DefaultAzureCredential() (or another AsyncTokenCredential), or a key"
@@ -119,7 +130,8 @@ class AsyncAzureSdkBackend(AsyncBackend):
         if backend._async_transport is None:
             require("aiohttp", extra="async", feature="AsyncFaceClient with azure-sdk")
         self.sync = backend
-        async_credential(backend._sdk_credential)  # refuse a credential that cannot work before the first call
+        if _needs_async_twin(backend._sdk_credential):  # refuses a credential that cannot work, before any call
+            require("azure.identity.aio", extra="azure-sdk", feature="async token authentication")
         self._given_transport_used = False
         self._clients: PerLoop[_LoopClient] = PerLoop(self._new_client, _close_client, what="Azure SDK client")
 

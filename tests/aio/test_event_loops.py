@@ -157,3 +157,54 @@ def test_per_loop_closes_each_resource_inside_its_own_loop_at_shutdown() -> None
 
     assert asyncio.run(use_and_close()) == 3
     assert closed[-1] == (3, made[2]) and len(closed) == 3  # closed once, not again at shutdown
+
+
+def test_the_async_default_credential_facekit_makes_is_per_loop_and_closed_with_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
+    from azure.core.credentials import AccessToken
+
+    class DefaultAzureCredential:  # the sync one a user passes (as azure.identity names it)
+        __module__ = "azure.identity"
+
+        def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+            raise AssertionError("the async client must not use the sync credential")
+
+    made: list[Any] = []
+
+    class AsyncDefaultAzureCredential:  # what facekit makes of it, once per loop
+        def __init__(self) -> None:
+            self.loop: asyncio.AbstractEventLoop | None = None
+            self.closed_in: asyncio.AbstractEventLoop | None = None
+            made.append(self)
+
+        async def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+            self.loop = asyncio.get_running_loop()
+            return AccessToken("async-t0ken", 2**31)
+
+        async def close(self) -> None:
+            self.closed_in = asyncio.get_running_loop()
+
+    identity_aio = types.ModuleType("azure.identity.aio")
+    identity_aio.DefaultAzureCredential = AsyncDefaultAzureCredential  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "azure.identity.aio", identity_aio)
+    with LatencyService("azure", latency=0.0) as service:
+        client = AsyncFaceClient(
+            "azure-sdk", endpoint=service.url, credential=DefaultAzureCredential(), enforce_https=False
+        )
+        assert made == []  # checked at construction, made per loop on first use
+        assert asyncio.run(client.detect(IMAGE)).faces
+        assert asyncio.run(client.detect(IMAGE)).faces
+    assert len(made) == 2 and made[0].loop is not made[1].loop
+    assert all(credential.closed_in is credential.loop for credential in made)  # closed inside its own loop
+
+
+def test_a_sync_token_credential_is_refused_at_construction() -> None:
+    from azure.core.credentials import AccessToken
+
+    class SyncCredential:
+        def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+            return AccessToken("t", 2**31)
+
+    with pytest.raises(ConfigurationError, match="async token credential"):
+        AsyncFaceClient("azure-sdk", endpoint="http://127.0.0.1:9", credential=SyncCredential(), enforce_https=False)
