@@ -73,13 +73,16 @@ class PerLoop(Generic[T]):
             return self._resource
 
     async def close(self) -> None:
-        """Close the resource now when it belongs to the running loop; forget it otherwise (its
-        loop stopped without shutting down, and cannot run the close)."""
-        closer = self._closer
-        if closer is None:
+        """Close the resource inside its own loop: this one, or a loop running in another thread
+        (the close is handed to it and awaited); forget it when its loop stopped without shutting
+        down (that loop cannot run the close)."""
+        closer, owner = self._closer, self._loop
+        if closer is None or owner is None:
             return
-        if self._loop is asyncio.get_running_loop():
+        if owner is asyncio.get_running_loop():
             await closer.generator.aclose()  # its finally closes the resource and forgets it
+        elif owner.is_running():
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(closer.generator.aclose(), owner))
         else:
             with self._lock:
                 self._abandon()

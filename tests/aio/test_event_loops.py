@@ -208,3 +208,26 @@ def test_a_sync_token_credential_is_refused_at_construction() -> None:
 
     with pytest.raises(ConfigurationError, match="async token credential"):
         AsyncFaceClient("azure-sdk", endpoint="http://127.0.0.1:9", credential=SyncCredential(), enforce_https=False)
+
+
+@pytest.mark.parametrize("provider", CLOUD)
+def test_aclose_from_another_thread_closes_the_connections_inside_their_own_loop(provider: str) -> None:
+    with LatencyService(_flavour(provider), latency=0.0) as service:
+        client = _client(provider, service.url)
+        used, release = threading.Event(), threading.Event()
+
+        async def hold() -> None:
+            await client.detect(IMAGE)
+            used.set()
+            await asyncio.to_thread(release.wait, 10)
+
+        holder = threading.Thread(target=asyncio.run, args=(hold(),))
+        holder.start()
+        try:
+            assert used.wait(10)
+            asyncio.run(client.aclose())  # this thread's loop; the session lives in the holder's
+            assert service.wait_closed(1, 5.0), "aclose from another thread left the connection open"
+        finally:
+            release.set()
+            holder.join(10)
+    assert service.connections[0].closed_by_client is not None
