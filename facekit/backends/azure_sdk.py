@@ -129,7 +129,8 @@ class AzureSdkBackend(AzureBackendBase):
         sleep: Sleep function between 429 retries (for tests); default ``time.sleep``.
         transport: An azure-core ``HttpTransport`` (for tests, proxies, custom sessions).
         async_transport: An azure-core ``AsyncHttpTransport`` for the async twin (``AsyncFaceClient``);
-            default: azure-core's aiohttp transport.
+            it serves one event loop (azure-core cannot reopen a closed transport). Default:
+            azure-core's aiohttp transport, one per loop.
         **client_options: Passed to ``FaceClient`` unchanged (e.g. ``logging_enable``,
             ``connection_verify``, ``retry_backoff_factor``). A ``retry_policy`` or ``policies``
             replaces azure-core's retries, and facekit then does not retry 429 itself.
