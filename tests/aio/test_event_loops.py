@@ -8,6 +8,7 @@ up each connection, so "closed at the end of its loop" is what the server saw.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import sys
 import threading
@@ -37,6 +38,27 @@ def unraisable() -> Iterator[list[str]]:
     finally:
         gc.collect()
         sys.unraisablehook = previous
+
+
+@contextlib.contextmanager
+def _in_use_on_another_thread(client: AsyncFaceClient) -> Iterator[None]:
+    """While inside: ``client`` has made a detection on a loop that keeps running in another thread
+    (that loop shuts down on leaving)."""
+    used, release = threading.Event(), threading.Event()
+
+    async def hold() -> None:
+        await client.detect(IMAGE)
+        used.set()
+        await asyncio.to_thread(release.wait, 10)
+
+    holder = threading.Thread(target=asyncio.run, args=(hold(),))
+    holder.start()
+    try:
+        assert used.wait(10)
+        yield
+    finally:
+        release.set()
+        holder.join(10)
 
 
 def _faces(result: Any) -> list[tuple[int, int, int, int]]:
@@ -77,22 +99,8 @@ def test_the_local_engine_serves_two_asyncio_runs() -> None:
 def test_a_client_in_use_on_a_loop_in_another_thread_is_refused(provider: str) -> None:
     with LatencyService(_flavour(provider), latency=0.0) as service:
         client = _client(provider, service.url)
-        used, release = threading.Event(), threading.Event()
-
-        async def hold() -> None:
-            await client.detect(IMAGE)
-            used.set()
-            await asyncio.to_thread(release.wait, 10)
-
-        holder = threading.Thread(target=asyncio.run, args=(hold(),))
-        holder.start()
-        try:
-            assert used.wait(10)
-            with pytest.raises(ConfigurationError) as info:
-                asyncio.run(client.detect(IMAGE))
-        finally:
-            release.set()
-            holder.join(10)
+        with _in_use_on_another_thread(client), pytest.raises(ConfigurationError) as info:
+            asyncio.run(client.detect(IMAGE))
         assert "another thread" in str(info.value) and "one AsyncFaceClient per thread" in str(info.value)
         assert KEY not in str(info.value)
         # the holder's loop has shut down: this thread's loop may have the client now
@@ -214,20 +222,7 @@ def test_a_sync_token_credential_is_refused_at_construction() -> None:
 def test_aclose_from_another_thread_closes_the_connections_inside_their_own_loop(provider: str) -> None:
     with LatencyService(_flavour(provider), latency=0.0) as service:
         client = _client(provider, service.url)
-        used, release = threading.Event(), threading.Event()
-
-        async def hold() -> None:
-            await client.detect(IMAGE)
-            used.set()
-            await asyncio.to_thread(release.wait, 10)
-
-        holder = threading.Thread(target=asyncio.run, args=(hold(),))
-        holder.start()
-        try:
-            assert used.wait(10)
+        with _in_use_on_another_thread(client):
             asyncio.run(client.aclose())  # this thread's loop; the session lives in the holder's
             assert service.wait_closed(1, 5.0), "aclose from another thread left the connection open"
-        finally:
-            release.set()
-            holder.join(10)
     assert service.connections[0].closed_by_client is not None
