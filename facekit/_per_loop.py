@@ -29,6 +29,9 @@ __all__ = ["PerLoop"]
 
 T = TypeVar("T")
 
+#: Seconds between checks that the loop a close was handed to still runs.
+_OWNER_POLL = 0.05
+
 
 class PerLoop(Generic[T]):
     """The resource of the running event loop (see the module docstring).
@@ -81,26 +84,37 @@ class PerLoop(Generic[T]):
             return
         if owner is asyncio.get_running_loop():
             await closer.generator.aclose()  # its finally closes the resource and forgets it
-        elif owner.is_running():
-            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(closer.generator.aclose(), owner))
-        else:
-            with self._lock:
+            return
+        if owner.is_running():
+            handed = asyncio.run_coroutine_threadsafe(closer.generator.aclose(), owner)
+            waiting = asyncio.wrap_future(handed)
+            while owner.is_running():  # until the owner has run the close, or stopped without running it
+                done, _ = await asyncio.wait([waiting], timeout=_OWNER_POLL)
+                if done:
+                    return await waiting
+            if not handed.cancel():  # it ran after all, as the owner stopped
+                return await waiting
+        with self._lock:
+            if self._closer is closer:  # not already forgotten, nor replaced by another loop's
                 self._abandon()
 
     def _abandon(self) -> None:
         """Forget the resource without closing it, finishing its closer (so that the garbage
         collector does not hand the closer to a loop that is gone)."""
         closer = self._closer
-        self._loop, self._resource, self._closer = None, None, None
+        self._forget()
         if closer is not None:
             closer.abandon()
+
+    def _forget(self) -> None:
+        self._loop, self._resource, self._closer = None, None, None
 
     async def _close_at_shutdown(self, resource: T, closer: _Closer) -> AsyncGenerator[None, None]:
         try:
             yield
         finally:
             if self._resource is resource:
-                self._loop, self._resource, self._closer = None, None, None
+                self._forget()
             if not closer.abandoned:
                 await self._close(resource)
 
@@ -118,9 +132,11 @@ class _Closer:
         _step(generator.asend(None))
 
     def abandon(self) -> None:
-        """Finish the generator without closing its resource."""
+        """Finish the generator without closing its resource (unless its close is under way, in
+        a loop that stopped in the middle of it: there is nothing left to finish from here)."""
         self.abandoned = True
-        _step(self.generator.aclose())
+        if not getattr(self.generator, "ag_running", False):  # a native async generator has it
+            _step(self.generator.aclose())
 
 
 def _step(awaitable: Awaitable[None]) -> None:

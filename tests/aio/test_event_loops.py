@@ -226,3 +226,47 @@ def test_aclose_from_another_thread_closes_the_connections_inside_their_own_loop
             asyncio.run(client.aclose())  # this thread's loop; the session lives in the holder's
             assert service.wait_closed(1, 5.0), "aclose from another thread left the connection open"
     assert service.connections[0].closed_by_client is not None
+
+
+def test_per_loop_close_does_not_wait_for_a_loop_in_another_thread_that_stops_before_running_it() -> None:
+    closed: list[int] = []
+
+    async def close(resource: int) -> None:
+        closed.append(resource)
+
+    per_loop: PerLoop[int] = PerLoop(lambda: 1, close, what="test resource")
+    owner = asyncio.new_event_loop()
+    busy, release = threading.Event(), threading.Event()
+
+    def stop_when_released() -> None:  # the owner is busy (running) while the close is handed to it
+        busy.set()
+        release.wait(10)
+        owner.stop()  # and stops before the handed close's turn comes
+
+    async def take() -> None:
+        per_loop.get()
+
+    owner.run_until_complete(take())  # the resource belongs to ``owner``
+    owner.call_soon(stop_when_released)
+    thread = threading.Thread(target=owner.run_forever)
+    thread.start()
+    try:
+        assert busy.wait(10)
+
+        async def close_from_here() -> None:
+            closing = asyncio.ensure_future(per_loop.close())
+            await asyncio.sleep(0.2)  # the close has been handed to the busy owner
+            release.set()
+            await asyncio.wait_for(closing, 5.0)
+
+        asyncio.run(close_from_here())  # returns: the owner stopped, the resource is forgotten
+    finally:
+        release.set()
+        thread.join(10)
+        owner.close()
+    assert closed == []  # its loop never ran the close
+
+    async def again() -> int:
+        return per_loop.get()
+
+    assert asyncio.run(again()) == 1 and closed == [1]  # a fresh resource, closed with this loop
