@@ -209,6 +209,7 @@ class AsyncAzureSdkBackend(AsyncBackend):
         _check_size(response, current_limits().max_response_bytes, provider=backend.name)
         return answer, headers
 
+
 class _LoopClient(NamedTuple):
     """The SDK client of one event loop, and the async credential facekit made for it (to close), if any."""
 
