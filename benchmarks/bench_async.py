@@ -79,16 +79,9 @@ async def _rounds(
             worst_lag = max(worst_lag, time.perf_counter() - start - 0.005)
             peak_threads = max(peak_threads, threading.active_count())
 
-    times: list[float] = []
-    cpu = 0.0
     async with AsyncFaceClient(provider, **_options(provider, url)) as client:
         beat = asyncio.create_task(heartbeat())
-        for number in range(runs + 1):
-            start, start_cpu = time.perf_counter(), time.process_time()
-            results = await asyncio.gather(*(client.detect(data) for _ in range(concurrency)))
-            times.append(time.perf_counter() - start)
-            cpu += (time.process_time() - start_cpu) if number else 0.0
-            assert all(len(result.faces) == 2 for result in results)
+        times, cpu = await _timed_rounds(client, data, runs, concurrency)
         stop.set()
         await beat
     peak_rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # before the floors and the diagnostic
@@ -102,6 +95,20 @@ async def _rounds(
     }
 
 
+async def _timed_rounds(client: Any, data: bytes, runs: int, concurrency: int) -> tuple[list[float], float]:
+    """``runs + 1`` rounds of ``concurrency`` detections at once on ``client``: every round's time
+    (the first opens the connections) and the CPU time of the warm rounds, seconds."""
+    times: list[float] = []
+    cpu = 0.0
+    for number in range(runs + 1):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        results = await asyncio.gather(*(client.detect(data) for _ in range(concurrency)))
+        times.append(time.perf_counter() - start)
+        cpu += (time.process_time() - start_cpu) if number else 0.0
+        assert all(len(result.faces) == 2 for result in results)
+    return times, cpu
+
+
 async def _reused_body_rounds(url: str, data: bytes, runs: int, concurrency: int) -> list[float]:
     """facekit's aws rounds with the ``DetectFaces`` body and its SigV4 headers made once and
     reused by every call (diagnostic: what building and signing each body costs the round)."""
@@ -110,29 +117,26 @@ async def _reused_body_rounds(url: str, data: bytes, runs: int, concurrency: int
     from facekit.backends import aws_async
 
     made_body, made_headers = aws_async.detect_faces_body, aws_sigv4.sign_json_post
-    body_cache: dict[str, bytes] = {}
-    header_cache: dict[str, dict[str, str]] = {}
+    first_body: bytes | None = None
+    first_headers: dict[str, str] | None = None
 
     def reused_body(image: bytes, attributes: list[str]) -> bytes:
-        if "body" not in body_cache:
-            body_cache["body"] = made_body(image, attributes)
-        return body_cache["body"]
+        nonlocal first_body
+        if first_body is None:
+            first_body = made_body(image, attributes)
+        return first_body
 
     def reused_headers(target_url: str, body: bytes, **options: Any) -> dict[str, str]:
-        if "headers" not in header_cache:
-            header_cache["headers"] = made_headers(target_url, body, **options)
-        return dict(header_cache["headers"])
+        nonlocal first_headers
+        if first_headers is None:
+            first_headers = made_headers(target_url, body, **options)
+        return dict(first_headers)
 
     setattr(aws_async, "detect_faces_body", reused_body)  # noqa: B010 - the names the backend calls
     setattr(aws_async, "sign_json_post", reused_headers)  # noqa: B010
     try:
-        times: list[float] = []
         async with AsyncFaceClient("aws", **_options("aws", url)) as client:
-            for _ in range(runs + 1):
-                start = time.perf_counter()
-                results = await asyncio.gather(*(client.detect(data) for _ in range(concurrency)))
-                times.append(time.perf_counter() - start)
-                assert all(len(result.faces) == 2 for result in results)
+            times, _ = await _timed_rounds(client, data, runs, concurrency)
         return times[1:]
     finally:
         setattr(aws_async, "detect_faces_body", made_body)  # noqa: B010
